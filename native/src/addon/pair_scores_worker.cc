@@ -1,0 +1,114 @@
+// The pair-scores AsyncWorker. Inputs are read in place (zero copy) from the caller's
+// Float32Arrays, which stay referenced until the Promise settles; the output is the caller's
+// array, allocated on the JS thread before the work is queued. Execute() never touches JS.
+#include "addon/pair_scores_worker.h"
+
+#include <string>
+
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "kindred/backend/registry.h"
+#include "kindred/gemm/pair_scores.h"
+
+namespace kindred::addon {
+namespace {
+
+class PairScoresWorker final : public Napi::AsyncWorker {
+ public:
+  PairScoresWorker(Napi::Env env, Napi::Float32Array a, Napi::Float32Array b, Napi::Float32Array out,
+                   std::size_t rows, std::size_t cols, std::size_t dim, std::string backend, Napi::Value cancel)
+      : Napi::AsyncWorker(env, "kindred:pairScores"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        a_view_(a.Data(), rows, dim),
+        b_view_(b.Data(), cols, dim),
+        out_view_(out.Data(), rows, cols),
+        backend_name_(std::move(backend)),
+        cancel_(cancel.IsTypedArray() ? cancel.As<Napi::Int32Array>().Data() : nullptr) {
+    // Keep every buffer alive (and so every pointer valid) until OnOK/OnError.
+    Napi::Object refs = Napi::Object::New(env);
+    refs.Set("a", a);
+    refs.Set("b", b);
+    refs.Set("out", out);
+    refs.Set("cancel", cancel);
+    refs_ = Napi::Persistent(refs);
+  }
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      backend::Backend& be = backend::by_name(backend_name_);
+      used_ = be.info().name;
+      gemm::pair_scores(be, a_view_, b_view_, out_view_, cancel_);
+    } catch (const Error& e) {
+      error_code_ = e.code();
+      error_message_ = e.what();
+      failed_ = true;
+    } catch (const std::bad_alloc&) {
+      error_code_ = Code::kOutOfMemory;
+      error_message_ = "pairScores: out of memory";
+      failed_ = true;
+    } catch (const std::exception& e) {
+      error_code_ = Code::kInternal;
+      error_message_ = std::string("pairScores: ") + e.what();
+      failed_ = true;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    refs_.Reset();
+    if (failed_) {
+      deferred_.Reject(make_error(env, error_code_, error_message_).Value());
+    } else {
+      deferred_.Resolve(Napi::String::New(env, used_));
+    }
+  }
+
+  void OnError(const Napi::Error& error) override {
+    refs_.Reset();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference refs_;
+  ConstMatrix a_view_;
+  ConstMatrix b_view_;
+  MutableMatrix out_view_;
+  std::string backend_name_;
+  CancelToken cancel_;
+  std::string used_;
+  bool failed_ = false;
+  Code error_code_ = Code::kInternal;
+  std::string error_message_;
+};
+
+}  // namespace
+
+Napi::Value pair_scores(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(info.Length() < 7, env,
+                                   "pairScores expects 7 or 8 arguments: a, b, out, rows, cols, dim, backend[, cancel]");
+  const std::size_t rows = to_count(info[3], "rows");
+  const std::size_t cols = to_count(info[4], "cols");
+  const std::size_t dim = to_count(info[5], "dim");
+  Napi::Float32Array a = to_float_matrix(info[0], "a", rows, dim);
+  Napi::Float32Array b = to_float_matrix(info[1], "b", cols, dim);
+  Napi::Float32Array out = to_float_matrix(info[2], "out", rows, cols);
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[6].IsString(), env, "backend must be a string");
+  KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(out, a) || overlaps(out, b), env, "out must not overlap a or b");
+  Napi::Value cancel = info.Length() > 7 ? info[7] : env.Undefined();
+  const bool cancel_ok = cancel.IsUndefined() ||
+                         (cancel.IsTypedArray() && cancel.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                          cancel.As<Napi::Int32Array>().ElementLength() >= 1);
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!cancel_ok, env, "cancel must be undefined or an Int32Array of length >= 1");
+
+  auto* worker = new PairScoresWorker(env, a, b, out, rows, cols, dim, info[6].As<Napi::String>().Utf8Value(), cancel);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();  // the worker deletes itself after OnOK/OnError
+  return promise;
+}
+
+}  // namespace kindred::addon

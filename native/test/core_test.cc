@@ -1,0 +1,96 @@
+// The core's guards: errors carry codes, sizes are overflow-checked, cancellation and the parallel
+// loop behave, and the registry resolves names.
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "harness.h"
+#include "kindred/backend/registry.h"
+#include "kindred/core/cancel.h"
+#include "kindred/core/check.h"
+#include "kindred/core/parallel.h"
+
+using namespace kindred;
+
+TEST(checked_mul_detects_overflow) {
+  std::size_t out = 0;
+  CHECK(checked_mul(3, 4, &out) && out == 12);
+  CHECK(checked_mul(0, std::numeric_limits<std::size_t>::max(), &out) && out == 0);
+  CHECK(!checked_mul(std::numeric_limits<std::size_t>::max() / 2 + 1, 2, &out));
+  CHECK_THROWS_CODE(mul_or_throw(std::size_t{1} << 40, std::size_t{1} << 40, "rows x cols"), Code::kInvalidArgument);
+}
+
+TEST(check_macro_throws_with_message) {
+  try {
+    KINDRED_CHECK(1 + 1 == 3, "dim ", 7, " is wrong");
+    CHECK(false) << "did not throw";
+  } catch (const Error& e) {
+    CHECK(e.code() == Code::kInvalidArgument);
+    CHECK(std::string(e.what()) == "dim 7 is wrong") << e.what();
+  }
+}
+
+TEST(code_names_are_stable) {
+  CHECK(std::string(code_name(Code::kInvalidArgument)) == "ERR_KINDRED_INVALID_ARGUMENT");
+  CHECK(std::string(code_name(Code::kCancelled)) == "ERR_KINDRED_ABORTED");
+  CHECK(std::string(code_name(Code::kBackendUnavailable)) == "ERR_KINDRED_BACKEND_UNAVAILABLE");
+  CHECK(std::string(code_name(Code::kOutOfMemory)) == "ERR_KINDRED_OUT_OF_MEMORY");
+  CHECK(std::string(code_name(Code::kDeviceError)) == "ERR_KINDRED_DEVICE");
+}
+
+TEST(cancel_token_reads_external_flag) {
+  std::int32_t flag = 0;
+  CancelToken token(&flag);
+  CHECK(!token.cancelled());
+  __atomic_store_n(&flag, 1, __ATOMIC_RELAXED);
+  CHECK(token.cancelled());
+  CHECK_THROWS_CODE(token.throw_if_cancelled(), Code::kCancelled);
+  CancelToken own;
+  CHECK(!own.cancelled());
+  own.cancel();
+  CHECK(own.cancelled());
+}
+
+TEST(parallel_for_runs_every_task_once) {
+  std::vector<std::atomic<int>> hits(1000);
+  parallel_for(hits.size(), 4, [&](std::size_t i) { hits[i].fetch_add(1); });
+  int wrong = 0;
+  for (auto& h : hits) wrong += h.load() != 1;
+  CHECK(wrong == 0) << wrong << " tasks not run exactly once";
+  parallel_for(0, 4, [](std::size_t) { throw std::runtime_error("never"); });
+}
+
+TEST(parallel_for_rethrows_first_error_after_join) {
+  std::atomic<int> ran{0};
+  try {
+    parallel_for(100, 3, [&](std::size_t i) {
+      ran.fetch_add(1);
+      if (i == 10) throw Error(Code::kCancelled, "stop at 10");
+    });
+    CHECK(false) << "did not throw";
+  } catch (const Error& e) {
+    CHECK(e.code() == Code::kCancelled);
+    CHECK(std::string(e.what()) == "stop at 10");
+  }
+  CHECK(ran.load() < 100) << "failure did not stop the loop: ran " << ran.load();
+}
+
+TEST(registry_resolves_names) {
+  CHECK(backend::by_name("portable").info().name == "portable");
+  CHECK(backend::by_name("auto").info().name == backend::best().info().name);
+  CHECK_THROWS_CODE(backend::by_name("tpu"), Code::kInvalidArgument);
+  for (const auto& info : backend::list()) {
+    if (!info.available) CHECK_THROWS_CODE(backend::by_name(info.name), Code::kBackendUnavailable);
+  }
+  // best() is the first available in priority order.
+  for (const auto& info : backend::list()) {
+    if (info.available) {
+      CHECK(backend::best().info().name == info.name);
+      break;
+    }
+  }
+}
+
+TEST_MAIN()
