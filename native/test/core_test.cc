@@ -1,6 +1,8 @@
 // The core's guards: errors carry codes, sizes are overflow-checked, cancellation and the parallel
 // loop behave, and the registry resolves names.
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -65,14 +67,16 @@ TEST(parallel_for_runs_every_task_once) {
 TEST(parallel_for_rethrows_first_error_after_join) {
   std::atomic<int> ran{0};
   try {
-    parallel_for(100, 3, [&](std::size_t i) {
+    // Task 0 fails at once; the others take 2 ms, so the loop sees the failure long before the end.
+    parallel_for(100, 2, [&](std::size_t i) {
       ran.fetch_add(1);
-      if (i == 10) throw Error(Code::kCancelled, "stop at 10");
+      if (i == 0) throw Error(Code::kCancelled, "stop at 0");
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     });
     CHECK(false) << "did not throw";
   } catch (const Error& e) {
     CHECK(e.code() == Code::kCancelled);
-    CHECK(std::string(e.what()) == "stop at 10");
+    CHECK(std::string(e.what()) == "stop at 0");
   }
   CHECK(ran.load() < 100) << "failure did not stop the loop: ran " << ran.load();
 }

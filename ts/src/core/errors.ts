@@ -1,0 +1,117 @@
+/**
+ * kindred's error classes. Every error the library throws or rejects with is a {@link KindredError}
+ * with a stable `code`; native failures arrive as `{ code, message }` and are mapped by
+ * {@link fromNative}.
+ */
+
+/** Stable error codes, one per class (native codes map onto these). */
+export type KindredErrorCode =
+  | 'ERR_KINDRED_INVALID_ARGUMENT'
+  | 'ERR_KINDRED_BACKEND_UNAVAILABLE'
+  | 'ERR_KINDRED_ABORTED'
+  | 'ERR_KINDRED_OUT_OF_MEMORY'
+  | 'ERR_KINDRED_DEVICE'
+  | 'ERR_KINDRED_INTERNAL'
+  | 'ERR_KINDRED_NATIVE_LOAD';
+
+/** Base class of every kindred error. `code` is stable across versions; `message` is for humans. */
+export class KindredError extends Error {
+  readonly code: KindredErrorCode;
+
+  constructor(code: KindredErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A caller passed a bad argument. `argument` names it (e.g. `'options.rows'`). */
+export class InvalidArgumentError extends KindredError {
+  readonly argument: string;
+  readonly expected: string;
+  readonly received: string;
+
+  constructor(argument: string, expected: string, received: string, options?: { cause?: unknown }) {
+    super('ERR_KINDRED_INVALID_ARGUMENT', `Expected ${expected} for ${argument} but received ${received}`, options);
+    this.argument = argument;
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
+/** One backend that could not be used, and why. */
+export interface BackendReason {
+  name: string;
+  reason: string;
+}
+
+/** A backend was named explicitly but cannot run here; `reasons` lists every backend's reason. */
+export class BackendUnavailableError extends KindredError {
+  readonly backend: string;
+  readonly reasons: BackendReason[];
+
+  constructor(backend: string, reasons: BackendReason[]) {
+    const lines = reasons.map((r) => `  [${r.name}] ${r.reason}`).join('\n');
+    super('ERR_KINDRED_BACKEND_UNAVAILABLE', `Backend '${backend}' is unavailable on this machine:\n${lines}`);
+    this.backend = backend;
+    this.reasons = reasons;
+  }
+}
+
+/** The native core failed: out of memory, a GPU error, or an internal error. */
+export class NativeError extends KindredError {}
+
+/** The native addon could not be loaded; the message lists every place tried and why. */
+export class NativeLoadError extends KindredError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KINDRED_NATIVE_LOAD', message, options);
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. `name` is `'AbortError'`, as in the DOM. */
+export class AbortError extends KindredError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super('ERR_KINDRED_ABORTED', message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** The shape of an error thrown by the addon. */
+interface NativeErrorShape {
+  code?: unknown;
+  message?: unknown;
+}
+
+/**
+ * Maps an error from the addon onto kindred's classes, giving it the stack captured where the
+ * public function was called (the native stack says nothing useful).
+ *
+ * @param error what the addon threw or rejected with
+ * @param callSite an Error created when the public function was entered
+ * @param signal the call's AbortSignal, whose reason becomes the AbortError's cause
+ */
+export function fromNative(error: unknown, callSite: Error, signal?: AbortSignal): KindredError {
+  if (error instanceof KindredError) return error;
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as NativeErrorShape;
+  const message = typeof shape.message === 'string' ? shape.message : String(error);
+  let mapped: KindredError;
+  switch (shape.code) {
+    case 'ERR_KINDRED_ABORTED':
+      mapped = new AbortError(message, { cause: signal?.reason });
+      break;
+    case 'ERR_KINDRED_INVALID_ARGUMENT':
+      mapped = new InvalidArgumentError('the native call', 'valid arguments', message, { cause: error });
+      break;
+    case 'ERR_KINDRED_BACKEND_UNAVAILABLE':
+      mapped = new KindredError('ERR_KINDRED_BACKEND_UNAVAILABLE', message, { cause: error });
+      break;
+    case 'ERR_KINDRED_OUT_OF_MEMORY':
+    case 'ERR_KINDRED_DEVICE':
+      mapped = new NativeError(shape.code, message, { cause: error });
+      break;
+    default:
+      mapped = new NativeError('ERR_KINDRED_INTERNAL', message, { cause: error });
+  }
+  mapped.stack = `${mapped.name}: ${mapped.message}\n${(callSite.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return mapped;
+}

@@ -1,0 +1,106 @@
+/**
+ * Loads the native addon (sharp-style): an explicit path, the local source build, then the
+ * prebuilt platform package; when none loads, one error lists every place tried and why.
+ * The addon is loaded lazily, on first use, so importing kindred never fails.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { NativeLoadError } from '../core/errors.js';
+
+/** What the addon reports for each backend family. */
+export interface NativeBackendInfo {
+  name: string;
+  kind: 'cpu' | 'gpu';
+  available: boolean;
+  reason?: string;
+  device?: string;
+  threads?: number;
+}
+
+/** The exact shape of the addon's exports (native/src/addon/module.cc). */
+export interface NativeAddon {
+  listBackends(): NativeBackendInfo[];
+  /** Resolves with the backend that ran. Throws synchronously on misuse (TypeError/RangeError). */
+  pairScores(
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    rows: number,
+    cols: number,
+    dim: number,
+    backend: string,
+    cancel?: Int32Array,
+  ): Promise<string>;
+  build: { blas: boolean; cuda: boolean; napiVersion: number };
+}
+
+const require = createRequire(import.meta.url);
+let cached: NativeAddon | undefined;
+
+/** The directory holding kindred's package.json (from ts/src/native or dist/native). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'kindred') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new NativeLoadError('kindred: cannot find its own package.json above ' + import.meta.url);
+    dir = parent;
+  }
+}
+
+/** The npm package holding the prebuilt addon for this machine, e.g. kindred-linux-x64-gnu. */
+export function platformPackageName(): string {
+  const report = process.platform === 'linux' ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }) : undefined;
+  const libc = process.platform === 'linux' ? (report?.header?.glibcVersionRuntime ? '-gnu' : '-musl') : '';
+  return `kindred-${process.platform}-${process.arch}${libc}`;
+}
+
+/**
+ * The addon, loaded once per thread (each worker thread gets its own instance of the module).
+ * @throws {NativeLoadError} when no candidate loads; the message lists each one and its failure
+ */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const tried: string[] = [];
+  const candidates: string[] = [];
+  if (process.env.KINDRED_ADDON_PATH) candidates.push(process.env.KINDRED_ADDON_PATH);
+  candidates.push(join(packageRoot(), 'build', 'Release', 'kindred.node'));
+  try {
+    candidates.push(require.resolve(`${platformPackageName()}/kindred.node`));
+  } catch {
+    tried.push(`${platformPackageName()}: not installed`);
+  }
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: no such file`);
+      continue;
+    }
+    try {
+      cached = require(path) as NativeAddon;
+      return cached;
+    } catch (error) {
+      tried.push(`${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  }
+  throw new NativeLoadError(
+    [
+      `kindred could not load its native addon for ${process.platform}-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}).`,
+      'Tried:',
+      ...tried.map((t) => `  - ${t}`),
+      'Fixes:',
+      `  - reinstall so npm picks the prebuilt package ${platformPackageName()}, or`,
+      '  - build from source: apt-get install cmake g++ libopenblas-dev, then npm rebuild kindred, or',
+      '  - point KINDRED_ADDON_PATH at a kindred.node you built.',
+    ].join('\n'),
+  );
+}
