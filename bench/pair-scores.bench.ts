@@ -21,8 +21,13 @@ type Shape = [rows: number, cols: number, dim: number];
 
 // Small shapes are cheap and noisy on a shared 2-core box: more samples there.
 const iterationsFor = (macs: number) => (macs < 1e9 ? 31 : 7);
+// The first calls of a process run slow (thread pools starting, page faults, GC after the inputs'
+// allocation): measured ~30% at 2000x2000x64 over the first 30 calls. Warm up well past that.
+const warmupFor = (macs: number) => (macs < 1e9 ? 30 : 2);
 // Above this many multiply-adds the naive loop takes tens of seconds per run: skipped, and said so.
 const NAIVE_MAX_MACS = 1e9;
+const ROUNDS = 3;
+const NUMPY_REUSED = 'numpy/OpenBLAS, out reused';
 const PYTHON = '/usr/bin/python3';
 
 function parseShapes(args: string[]): Shape[] {
@@ -75,48 +80,69 @@ function numpyBaseline([rows, cols, dim]: Shape): NumpyResult | string {
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** p50 latency (ms) of each task of one tinybench run, by name. */
+async function runTasks(options: ConstructorParameters<typeof Bench>[0], tasks: Array<[string, () => unknown]>) {
+  const bench = new Bench(options);
+  for (const [name, fn] of tasks) bench.add(name, fn);
+  await bench.run();
+  return new Map(bench.tasks.map((t) => [t.name, 'latency' in t.result ? t.result.latency.p50 : Number.NaN]));
+}
+
 async function benchShape(shape: Shape, backends: BackendName[]) {
   const [rows, cols, dim] = shape;
-  const gflop = (2 * rows * cols * dim) / 1e9;
+  const macs = rows * cols * dim;
+  const gflop = (2 * macs) / 1e9;
   const a = seeded(rows * dim, 1);
   const b = seeded(cols * dim, 2);
   const out = new Float32Array(rows * cols);
-  const bench = new Bench({ iterations: iterationsFor(rows * cols * dim), time: 0, warmupIterations: 1, warmupTime: 0 });
+  const tasks: Array<[string, () => unknown]> = [];
   for (const backend of backends) {
-    bench.add(`kindred ${backend}, out reused`, async () => {
-      await pairScores(a, b, { rows, cols, dim, backend, out });
-    });
-    bench.add(`kindred ${backend}, fresh out`, async () => {
-      await pairScores(a, b, { rows, cols, dim, backend });
-    });
+    tasks.push([`kindred ${backend}, out reused`, () => pairScores(a, b, { rows, cols, dim, backend, out })]);
+    tasks.push([`kindred ${backend}, fresh out`, () => pairScores(a, b, { rows, cols, dim, backend })]);
   }
-  const runNaive = rows * cols * dim <= NAIVE_MAX_MACS;
-  if (runNaive) bench.add('naive JS loop, out reused', () => naiveJs(a, b, out, rows, cols, dim));
-  await bench.run();
+  const options = { iterations: iterationsFor(macs), time: 0, warmupIterations: warmupFor(macs), warmupTime: 0 };
 
-  const numpy = numpyBaseline(shape);
-  const rowsOut: Array<{ name: string; ms: number }> = bench.tasks.map((t) => {
-    const r = t.result;
-    return { name: t.name, ms: 'latency' in r ? r.latency.p50 : Number.NaN };
-  });
-  if (typeof numpy !== 'string') {
-    rowsOut.push({ name: 'numpy/OpenBLAS, out reused', ms: numpy.reusedMs });
-    rowsOut.push({ name: 'numpy/OpenBLAS, fresh out', ms: numpy.freshMs });
+  // A shared 2-core VM drifts by tens of percent over seconds, so kindred and numpy alternate over
+  // several rounds and each ratio is the median of the per-round ratios (same round, same conditions).
+  const perRound: Array<Map<string, number>> = [];
+  let numpy: NumpyResult | string = 'not run';
+  for (let round = 0; round < ROUNDS; round++) {
+    const times = await runTasks(options, tasks);
+    numpy = numpyBaseline(shape);
+    if (typeof numpy !== 'string') {
+      times.set(NUMPY_REUSED, numpy.reusedMs);
+      times.set('numpy/OpenBLAS, fresh out', numpy.freshMs);
+    }
+    perRound.push(times);
   }
-  const baseline = rowsOut.find((r) => r.name === 'numpy/OpenBLAS, out reused') ?? rowsOut[0]!;
-  const naive = rowsOut.find((r) => r.name.startsWith('naive'));
+  const runNaive = macs <= NAIVE_MAX_MACS;
+  const naiveMs = runNaive
+    ? (await runTasks({ iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0 }, [
+        ['naive JS loop', () => naiveJs(a, b, out, rows, cols, dim)],
+      ])).get('naive JS loop')!
+    : undefined;
 
-  console.log(`\n${rows}x${cols}x${dim}: ${gflop.toFixed(2)} GFLOP per call, output ${((rows * cols * 4) / 1e6).toFixed(0)} MB`);
+  const names = [...perRound[0]!.keys()];
+  const baselineName = perRound[0]!.has(NUMPY_REUSED) ? NUMPY_REUSED : names[0]!;
+  console.log(`\n${rows}x${cols}x${dim}: ${gflop.toFixed(2)} GFLOP per call, output ${((rows * cols * 4) / 1e6).toFixed(0)} MB, ${ROUNDS} rounds`);
   if (typeof numpy === 'string') console.log(`  numpy baseline skipped: ${numpy}`);
   else console.log(`  numpy ${numpy.numpy} on ${numpy.blas}`);
-  if (!runNaive) console.log(`  naive JS skipped: ${(rows * cols * dim / 1e9).toFixed(1)}e9 multiply-adds would take too long`);
-  console.log(`  ${'task'.padEnd(34)} ${'median ms'.padStart(10)} ${'GFLOP/s'.padStart(9)}  speed vs ${baseline.name}${naive ? ' | vs naive JS' : ''}`);
+  if (!runNaive) console.log(`  naive JS skipped: ${(macs / 1e9).toFixed(1)}e9 multiply-adds would take too long`);
+  console.log(
+    `  ${'task'.padEnd(34)} ${'median ms'.padStart(10)} ${'GFLOP/s'.padStart(9)}  speed vs ${baselineName} (per-round ratios)${naiveMs ? ' | vs naive JS' : ''}`,
+  );
+  const rowsOut = names.map((name) => ({
+    name,
+    ms: median(perRound.map((t) => t.get(name)!)),
+    ratios: perRound.map((t) => t.get(baselineName)! / t.get(name)!),
+  }));
+  if (naiveMs !== undefined) rowsOut.push({ name: 'naive JS loop, out reused', ms: naiveMs, ratios: [] });
   for (const r of rowsOut) {
-    const vsBase = (baseline.ms / r.ms).toFixed(2);
-    const vsNaive = naive ? ` | ${(naive.ms / r.ms).toFixed(1)}x` : '';
-    console.log(
-      `  ${r.name.padEnd(34)} ${r.ms.toFixed(2).padStart(10)} ${(gflop / (r.ms / 1e3)).toFixed(1).padStart(9)}  ${vsBase}x${vsNaive}`,
-    );
+    const vsBase = r.ratios.length ? `${median(r.ratios).toFixed(2)}x (${r.ratios.map((x) => x.toFixed(2)).join(', ')})` : '';
+    const vsNaive = naiveMs ? ` | ${(naiveMs / r.ms).toFixed(1)}x` : '';
+    console.log(`  ${r.name.padEnd(34)} ${r.ms.toFixed(2).padStart(10)} ${(gflop / (r.ms / 1e3)).toFixed(1).padStart(9)}  ${vsBase}${vsNaive}`);
   }
 }
 

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <thread>
 #include <cstdint>
+#include <cmath>
 #include <limits>
+#include <random>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +15,7 @@
 #include "kindred/backend/registry.h"
 #include "kindred/core/cancel.h"
 #include "kindred/core/check.h"
+#include "kindred/core/finite.h"
 #include "kindred/core/parallel.h"
 
 using namespace kindred;
@@ -93,6 +97,30 @@ TEST(registry_resolves_names) {
     if (info.available) {
       CHECK(backend::best().info().name == info.name);
       break;
+    }
+  }
+}
+
+TEST(first_non_finite_finds_the_first_nan_or_inf) {
+  // Sizes around the 4096-element block, with the bad value at block edges and in the tail.
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> uniform(-1e30f, 1e30f);
+  const float bad[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                       -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::signaling_NaN()};
+  for (std::size_t n : {0u, 1u, 7u, 4095u, 4096u, 4097u, 10000u}) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = uniform(rng);
+    if (n > 0) v[n / 2] = std::numeric_limits<float>::max();  // finite, however large
+    if (n > 1) v[n - 1] = std::numeric_limits<float>::denorm_min();
+    CHECK(first_non_finite(v.data(), n) == n) << "all finite, n=" << n;
+    for (std::size_t at : {std::size_t{0}, n / 3, n > 0 ? n - 1 : 0}) {
+      if (at >= n) continue;
+      for (float b : bad) {
+        auto w = v;
+        w[at] = b;
+        if (at + 1 < n) w[n - 1] = std::numeric_limits<float>::quiet_NaN();  // a later one must not win
+        CHECK(first_non_finite(w.data(), n) == at) << "n=" << n << " at=" << at << " value=" << b;
+      }
     }
   }
 }

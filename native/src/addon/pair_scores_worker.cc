@@ -8,6 +8,7 @@
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "kindred/backend/registry.h"
+#include "kindred/core/finite.h"
 #include "kindred/gemm/pair_scores.h"
 
 namespace kindred::addon {
@@ -37,6 +38,9 @@ class PairScoresWorker final : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
+    // Non-finite input is rejected here, off the main thread, before any work: a NaN would
+    // otherwise poison whole rows of scores silently.
+    if (reject_non_finite("a", a_view_) || reject_non_finite("b", b_view_)) return;
     try {
       backend::Backend& be = backend::by_name(backend_name_);
       used_ = be.info().name;
@@ -60,7 +64,13 @@ class PairScoresWorker final : public Napi::AsyncWorker {
     Napi::Env env = Env();
     refs_.Reset();
     if (failed_) {
-      deferred_.Reject(make_error(env, error_code_, error_message_).Value());
+      Napi::Error error = make_error(env, error_code_, error_message_);
+      if (!argument_.empty()) {
+        error.Set("argument", argument_);
+        error.Set("expected", "finite numbers");
+        error.Set("received", received_);
+      }
+      deferred_.Reject(error.Value());
     } else {
       deferred_.Resolve(Napi::String::New(env, used_));
     }
@@ -72,6 +82,22 @@ class PairScoresWorker final : public Napi::AsyncWorker {
   }
 
  private:
+  // Finds the first NaN/±Inf of a matrix; on one, records an invalid-argument failure naming it.
+  bool reject_non_finite(const char* name, ConstMatrix m) {
+    const std::size_t n = m.rows * m.cols;  // checked against the array length on the JS thread
+    const std::size_t at = first_non_finite(m.data, n);
+    if (at == n) return false;
+    const float value = m.data[at];
+    received_ = std::string(value != value ? "NaN" : value > 0 ? "Infinity" : "-Infinity") + " at row " +
+                std::to_string(at / m.cols) + ", column " + std::to_string(at % m.cols) + " (index " +
+                std::to_string(at) + ")";
+    argument_ = name;
+    error_code_ = Code::kInvalidArgument;
+    error_message_ = "Expected finite numbers for " + argument_ + " but received " + received_;
+    failed_ = true;
+    return true;
+  }
+
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference refs_;
   ConstMatrix a_view_;
@@ -83,6 +109,8 @@ class PairScoresWorker final : public Napi::AsyncWorker {
   bool failed_ = false;
   Code error_code_ = Code::kInternal;
   std::string error_message_;
+  std::string argument_;  // set when an input was rejected
+  std::string received_;
 };
 
 }  // namespace

@@ -80,6 +80,10 @@ export class AbortError extends KindredError {
 interface NativeErrorShape {
   code?: unknown;
   message?: unknown;
+  /** Set by the addon when it rejected an input (e.g. a NaN in `a`). */
+  argument?: unknown;
+  expected?: unknown;
+  received?: unknown;
 }
 
 /**
@@ -100,7 +104,10 @@ export function fromNative(error: unknown, callSite: Error, signal?: AbortSignal
       mapped = new AbortError(message, { cause: signal?.reason });
       break;
     case 'ERR_KINDRED_INVALID_ARGUMENT':
-      mapped = new InvalidArgumentError('the native call', 'valid arguments', message, { cause: error });
+      mapped =
+        typeof shape.argument === 'string'
+          ? new InvalidArgumentError(shape.argument, String(shape.expected), String(shape.received))
+          : new InvalidArgumentError('the native call', 'valid arguments', message, { cause: error });
       break;
     case 'ERR_KINDRED_BACKEND_UNAVAILABLE':
       mapped = new KindredError('ERR_KINDRED_BACKEND_UNAVAILABLE', message, { cause: error });

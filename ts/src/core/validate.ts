@@ -47,18 +47,6 @@ export function matrixLength(array: Float32Array, argument: string, rows: number
   }
 }
 
-/** Throws when `array` holds NaN or ±Infinity, naming the first offending index as row/column. */
-export function finiteMatrix(array: Float32Array, argument: string, dim: number): void {
-  for (let i = 0; i < array.length; i++) {
-    const v = array[i]!;
-    // v - v is 0 for finite v and NaN for NaN and ±Infinity: one comparison per element.
-    if (v - v !== 0) {
-      const where = dim > 0 ? ` at row ${Math.floor(i / dim)}, column ${i % dim}` : '';
-      throw new InvalidArgumentError(argument, 'finite numbers', `${v}${where} (index ${i})`);
-    }
-  }
-}
-
 /** `value` as an AbortSignal or undefined. */
 export function optionalSignal(value: unknown, argument: string): AbortSignal | undefined {
   if (value === undefined) return undefined;

@@ -4,7 +4,6 @@
  */
 import { AbortError, fromNative, NativeError } from '../core/errors.js';
 import {
-  finiteMatrix,
   float32Array,
   integerInRange,
   invalidArgument,
@@ -42,7 +41,8 @@ const MAX_ELEMENTS = Math.floor(Number.MAX_SAFE_INTEGER / 4);
 /**
  * Scores every row of `a` against every row of `b`: `result[i * cols + j] = Σ_k a[i*dim+k] · b[j*dim+k]`
  * (one GEMM, A·Bᵀ). Inputs are read in place, not copied: do not modify them until the Promise
- * settles. Non-finite inputs are rejected (the native core itself follows IEEE-754).
+ * settles. NaN or ±Infinity in `a` or `b` rejects with an InvalidArgumentError naming the row and
+ * column (checked on the worker thread, before the GEMM).
  *
  * @param a rows×dim, row-major
  * @param b cols×dim, row-major
@@ -83,8 +83,6 @@ export async function pairScores(a: Float32Array, b: Float32Array, options: Pair
   } else {
     out = new Float32Array(0);  // allocated below, after every check has passed
   }
-  finiteMatrix(a, 'a', dim);
-  finiteMatrix(b, 'b', dim);
   const backend = resolveBackend(opts.backend, 'options.backend');
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
   if (opts.out === undefined) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { describe as describeValue, finiteMatrix, integerInRange } from '../../src/core/validate.js';
+import { describe as describeValue, integerInRange } from '../../src/core/validate.js';
 
 describe('validate', () => {
   it('describes values briefly', () => {
@@ -18,14 +18,5 @@ describe('validate', () => {
       'Expected an integer between 0 and 10 for options.rows but received 1.5 (number)',
     );
     expect(() => integerInRange('3', 'n', 0, 10)).toThrow(InvalidArgumentError);
-  });
-
-  it('finiteMatrix points at the first non-finite entry', () => {
-    const m = new Float32Array([1, 2, 3, 4, Number.NaN, 6]);
-    expect(() => finiteMatrix(m, 'a', 3)).toThrow(/finite numbers for a but received NaN at row 1, column 1 \(index 4\)/);
-    m[4] = Number.POSITIVE_INFINITY;
-    expect(() => finiteMatrix(m, 'a', 3)).toThrow(/Infinity at row 1/);
-    m[4] = -3.4e38; // finite, near the float32 limit
-    expect(() => finiteMatrix(m, 'a', 3)).not.toThrow();
   });
 });

@@ -83,6 +83,19 @@ describe('pairScores rejects bad input with an error naming the argument', () =>
     expect((error as InvalidArgumentError).message).toContain(`for ${argument} but received`);
   });
 
+  it.each(available)('a NaN or Infinity is located by row and column (%s)', async (backend) => {
+    const bad = Float32Array.of(0, 0, 0, 0, Number.NaN, 0);
+    const error = await pairScores(bad, b, { ...ok, backend }).catch((e) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error.message).toBe('Expected finite numbers for a but received NaN at row 1, column 1 (index 4)');
+    expect(error.stack).toContain('pair-scores.test.ts');
+    const inf = new Float32Array(9);
+    inf[8] = -Infinity;
+    const error2 = await pairScores(a, inf, { ...ok, backend }).catch((e) => e);
+    expect(error2.argument).toBe('b');
+    expect(error2.received).toBe('-Infinity at row 2, column 2 (index 8)');
+  });
+
   it('out overlapping a shows the overlap, not the length, as the problem', async () => {
     const shared = new Float32Array(12);
     const error = await pairScores(shared.subarray(0, 6), b, { ...ok, out: shared.subarray(4, 10) }).catch((e) => e);
