@@ -47,7 +47,7 @@ Registry build() {
   }
   add(cuda_info, std::move(cuda_backend));
 #else
-  cuda_info.reason = "not compiled: nvcc was not found when this binary was built";
+  cuda_info.reason = "not compiled into this binary: " KINDRED_CUDA_NOTE;
   add(cuda_info, nullptr);
 #endif
 
@@ -57,7 +57,7 @@ Registry build() {
   std::unique_ptr<Backend> blas_backend = blas::probe(blas_info);
   add(blas_info, std::move(blas_backend));
 #else
-  blas_info.reason = "not compiled: no CBLAS (e.g. libopenblas-dev) was found when this binary was built";
+  blas_info.reason = "not compiled into this binary: " KINDRED_BLAS_NOTE;
   add(blas_info, nullptr);
 #endif
 
