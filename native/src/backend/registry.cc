@@ -4,6 +4,7 @@
 #include <new>
 #include <string>
 
+#include "build_config.h"
 #include "kindred/core/check.h"
 #include "portable/portable_backend.h"
 #if KINDRED_HAVE_BLAS
