@@ -21,3 +21,12 @@ export {
   type BackendName,
 } from './native/backends.js';
 export { pairScores, type PairScoresOptions } from './match/pair-scores.js';
+export { matchWeights, type MatchWeightsOptions } from './match/match-weights.js';
+export {
+  matchEmbeddings,
+  type MatchEmbeddingsOptions,
+  type MatchFilters,
+  type MutualFilter,
+  type PairTransform,
+} from './match/match-embeddings.js';
+export type { MatchResult, MatchTuning } from './match/match-result.js';

@@ -4,6 +4,7 @@
 
 #include "addon/backends.h"
 #include "addon/errors.h"
+#include "addon/match_worker.h"
 #include "addon/pair_scores_worker.h"
 
 namespace kindred::addon {
@@ -26,6 +27,8 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("listBackends", Napi::Function::New(env, guarded<list_backends>, "listBackends"));
   exports.Set("pairScores", Napi::Function::New(env, guarded<pair_scores>, "pairScores"));
+  exports.Set("matchWeights", Napi::Function::New(env, guarded<match_weights>, "matchWeights"));
+  exports.Set("matchEmbeddings", Napi::Function::New(env, guarded<match_embeddings>, "matchEmbeddings"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("blas", Napi::Boolean::New(env, KINDRED_HAVE_BLAS != 0));
   build.Set("cuda", Napi::Boolean::New(env, KINDRED_HAVE_CUDA != 0));

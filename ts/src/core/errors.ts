@@ -93,8 +93,14 @@ interface NativeErrorShape {
  * @param error what the addon threw or rejected with
  * @param callSite an Error created when the public function was entered
  * @param signal the call's AbortSignal, whose reason becomes the AbortError's cause
+ * @param argumentNames the public names of the addon's arguments (e.g. `user` → `options.user`)
  */
-export function fromNative(error: unknown, callSite: Error, signal?: AbortSignal): KindredError {
+export function fromNative(
+  error: unknown,
+  callSite: Error,
+  signal?: AbortSignal,
+  argumentNames: Readonly<Record<string, string>> = {},
+): KindredError {
   if (error instanceof KindredError) return error;
   const shape = (typeof error === 'object' && error !== null ? error : {}) as NativeErrorShape;
   const message = typeof shape.message === 'string' ? shape.message : String(error);
@@ -106,7 +112,11 @@ export function fromNative(error: unknown, callSite: Error, signal?: AbortSignal
     case 'ERR_KINDRED_INVALID_ARGUMENT':
       mapped =
         typeof shape.argument === 'string'
-          ? new InvalidArgumentError(shape.argument, String(shape.expected), String(shape.received))
+          ? new InvalidArgumentError(
+              argumentNames[shape.argument] ?? shape.argument,
+              String(shape.expected),
+              String(shape.received),
+            )
           : new InvalidArgumentError('the native call', 'valid arguments', message, { cause: error });
       break;
     case 'ERR_KINDRED_BACKEND_UNAVAILABLE':

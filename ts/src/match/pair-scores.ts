@@ -2,7 +2,7 @@
  * pairScores: every row of `a` against every row of `b` by dot product, as one GEMM on the chosen
  * backend, off the main thread.
  */
-import { AbortError, fromNative, NativeError } from '../core/errors.js';
+import { AbortError, NativeError } from '../core/errors.js';
 import {
   float32Array,
   integerInRange,
@@ -13,6 +13,7 @@ import {
 } from '../core/validate.js';
 import { type BackendChoice, resolveBackend } from '../native/backends.js';
 import { native } from '../native/binding.js';
+import { runAbortable } from './abortable.js';
 
 /** Options of {@link pairScores}. */
 export interface PairScoresOptions {
@@ -73,45 +74,33 @@ export async function pairScores(a: Float32Array, b: Float32Array, options: Pair
     throw invalidArgument('options.rows x options.cols', `at most ${MAX_ELEMENTS} scores`, rows * cols);
   }
   const signal = optionalSignal(opts.signal, 'options.signal');
-  let out: Float32Array;
   if (opts.out !== undefined) {
-    out = float32Array(opts.out, 'options.out');
-    matrixLength(out, 'options.out', rows, cols, 'rows x cols');
-    if (sharesMemory(out, a) || sharesMemory(out, b)) {
-      throw invalidArgument('options.out', 'a buffer that does not overlap a or b', out);
+    matrixLength(float32Array(opts.out, 'options.out'), 'options.out', rows, cols, 'rows x cols');
+    if (sharesMemory(opts.out, a) || sharesMemory(opts.out, b)) {
+      throw invalidArgument('options.out', 'a buffer that does not overlap a or b', opts.out);
     }
-  } else {
-    out = new Float32Array(0);  // allocated below, after every check has passed
   }
   const backend = resolveBackend(opts.backend, 'options.backend');
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
-  if (opts.out === undefined) {
-    try {
-      out = new Float32Array(rows * cols);
-    } catch (error) {
-      throw new NativeError('ERR_KINDRED_OUT_OF_MEMORY', `Cannot allocate ${rows} x ${cols} scores: ${String(error)}`, {
-        cause: error,
-      });
-    }
-  }
-
-  // The addon polls this flag between tiles; Atomics.store makes the write visible to its thread.
-  const cancel = new Int32Array(1);
-  const onAbort = () => Atomics.store(cancel, 0, 1);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await native().pairScores(a, b, out, rows, cols, dim, backend, cancel);
-  } catch (error) {
-    throw fromNative(error, callSite, signal);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  // Aborted after the last poll: the work finished, but the caller asked for a rejection.
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  // Allocated only after every check has passed.
+  const out = opts.out ?? allocateScores(rows, cols);
+  await runAbortable((cancel) => native().pairScores(a, b, out, rows, cols, dim, backend, cancel), callSite, signal);
   return out;
 }
 
-function sharesMemory(x: Float32Array, y: Float32Array): boolean {
+/** A fresh rows×cols Float32Array, or a NativeError when this Node cannot allocate one. */
+export function allocateScores(rows: number, cols: number): Float32Array {
+  try {
+    return new Float32Array(rows * cols);
+  } catch (error) {
+    throw new NativeError('ERR_KINDRED_OUT_OF_MEMORY', `Cannot allocate ${rows} x ${cols} scores: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** True when two Float32Arrays share bytes. */
+export function sharesMemory(x: ArrayBufferView, y: ArrayBufferView): boolean {
   if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
   return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }

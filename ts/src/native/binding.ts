@@ -34,7 +34,42 @@ export interface NativeAddon {
     backend: string,
     cancel?: Int32Array,
   ): Promise<string>;
+  matchWeights(weights: Float32Array, n: number, tuning: NativeMatchTuning, cancel?: Int32Array): Promise<NativeMatchResult>;
+  matchEmbeddings(
+    user: Float32Array,
+    peer: Float32Array,
+    scratch: Float32Array,
+    n: number,
+    dim: number,
+    backend: string,
+    transform: { kind: 'exp'; w: number; b: number } | { kind: 'identity' },
+    mutual: Array<{ attr: Uint8Array; accepts: Uint32Array }>,
+    overlap: Uint32Array[],
+    blocked: Int32Array | undefined,
+    tuning: NativeMatchTuning,
+    cancel?: Int32Array,
+  ): Promise<NativeMatchResult>;
   build: { blas: boolean; cuda: boolean; napiVersion: number };
+}
+
+/** Matcher knobs as the addon takes them (missing fields keep the native defaults). */
+export interface NativeMatchTuning {
+  candidates?: number;
+  rounds?: number;
+}
+
+/** What the addon's matchers resolve with. */
+export interface NativeMatchResult {
+  /** Partner of each user, or -1. */
+  mate: Int32Array;
+  totalWeight: number;
+  upperBound: number;
+  pairs: number;
+  /** The backend that computed the scores (matchEmbeddings), or null. */
+  backend: string | null;
+  scoresMs: number;
+  filtersMs: number;
+  matchingMs: number;
 }
 
 const require = createRequire(import.meta.url);

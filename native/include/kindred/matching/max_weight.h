@@ -1,0 +1,49 @@
+// Near-optimal maximum-weight matching on a general graph given as a dense symmetric weight matrix,
+// with a certified upper bound on the optimum.
+//
+// Method (dual prices + sparse auction + repair):
+//  1. Candidate selection: each vertex keeps its top-k partners by reduced weight w(i,j) − p(j),
+//     where p are auction prices (0 at first). Prices correct for hubness: a peer everyone wants
+//     becomes expensive, so lists stop collapsing onto the same popular users.
+//  2. An ε-scaling forward auction solves the bipartite relaxation (an assignment i → σ(i) of the
+//     double cover) on the candidate graph. Steps 1–2 repeat for a few rounds, each dense pass
+//     re-selecting candidates with the newest prices.
+//  3. The assignment's paths and cycles are turned into a matching by an exact DP on each component,
+//     then improved by local search (unmatched vertices, and 2-swaps among candidate neighbours).
+//  4. Every dense pass also yields a feasible dual of the fractional-matching LP,
+//     y(i) = (π(i) + p(i)) / 2 with π(i) = max(0, max_j w(i,j) − p(j)), so Σ y is an upper bound on
+//     the optimum; the smallest one seen is reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kindred/core/cancel.h"
+#include "kindred/core/matrix_view.h"
+
+namespace kindred::matching {
+
+struct MaxWeightOptions {
+  int candidates = 48;  // partners kept per vertex in the sparse graph (2..256)
+  int rounds = 4;       // pricing rounds: dense candidate pass + auction (1..16)
+  int threads = 0;      // for the dense passes; ≤ 0 → default_thread_count()
+};
+
+struct MaxWeightResult {
+  std::vector<std::int32_t> mate;  // partner of each vertex, or −1
+  double total_weight = 0;         // Σ w over matched pairs (each pair once), in double
+  double upper_bound = 0;          // ≥ the optimum's weight
+  std::size_t pairs = 0;
+};
+
+// Why `weights` cannot be matched as given, or "" when it can: it must be square and symmetric
+// (w(i,j) == w(j,i) bit for bit, or both −∞), with no NaN or +∞. O(n²), read-only.
+std::string weights_problem(ConstMatrix weights);
+
+// weights: n×n, symmetric, −∞ (or any non-finite or ≤ 0 value) = never paired. Only pairs with
+// positive finite weight are used: a pair of weight ≤ 0 never raises the total. Throws
+// kInvalidArgument for a non-square matrix or bad options, kCancelled when `cancel` fires.
+MaxWeightResult max_weight_matching(ConstMatrix weights, const MaxWeightOptions& options, const CancelToken& cancel);
+
+}  // namespace kindred::matching

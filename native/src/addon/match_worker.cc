@@ -1,0 +1,289 @@
+// The matching AsyncWorker: optional scores GEMM + pair weights (transform, filters) + max-weight
+// matching, all off the main thread. Inputs are read in place and kept referenced until the Promise
+// settles; the n×n scratch buffer is the caller's (allocated on the JS thread, reusable).
+#include "addon/match_worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "kindred/backend/registry.h"
+#include "kindred/core/finite.h"
+#include "kindred/gemm/pair_scores.h"
+#include "kindred/matching/max_weight.h"
+#include "kindred/matching/pair_weights.h"
+
+namespace kindred::addon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// What matchEmbeddings adds on top of matchWeights: the embeddings and how to turn them into weights.
+struct EmbeddingJob {
+  ConstMatrix user, peer;
+  std::string backend;
+  matching::Transform transform;
+  matching::HardFilters filters;
+};
+
+class MatchWorker final : public Napi::AsyncWorker {
+ public:
+  MatchWorker(Napi::Env env, MutableMatrix weights, matching::MaxWeightOptions tuning, Napi::Object refs,
+              const std::int32_t* cancel, std::unique_ptr<EmbeddingJob> job)
+      : Napi::AsyncWorker(env, "kindred:match"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        refs_(Napi::Persistent(refs)),
+        weights_(weights),
+        tuning_(tuning),
+        cancel_(cancel),
+        job_(std::move(job)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      if (job_) {
+        if (reject_non_finite("user", job_->user) || reject_non_finite("peer", job_->peer)) return;
+        backend::Backend& be = backend::by_name(job_->backend);
+        backend_used_ = be.info().name;
+        auto t0 = Clock::now();
+        gemm::pair_scores(be, job_->user, job_->peer, weights_, cancel_);
+        scores_ms_ = ms_since(t0);
+        t0 = Clock::now();
+        try {
+          matching::pair_weights(weights_, job_->transform, job_->filters, cancel_, 0);
+        } catch (const Error& e) {
+          // The TS layer checked the filters, so what is left is a weight the transform overflowed.
+          if (e.code() != Code::kInvalidArgument) throw;
+          fail_argument("transform", "a transform that keeps every pair weight finite", e.what());
+          return;
+        }
+        filters_ms_ = ms_since(t0);
+      } else {
+        const std::string problem = matching::weights_problem(ConstMatrix(weights_.data, weights_.rows, weights_.cols));
+        if (!problem.empty()) {
+          fail_argument("weights", "a symmetric matrix of finite numbers or -Infinity", problem);
+          return;
+        }
+      }
+      const auto t0 = Clock::now();
+      result_ = matching::max_weight_matching(ConstMatrix(weights_.data, weights_.rows, weights_.cols), tuning_, cancel_);
+      matching_ms_ = ms_since(t0);
+    } catch (const Error& e) {
+      fail(e.code(), e.what());
+    } catch (const std::bad_alloc&) {
+      fail(Code::kOutOfMemory, "match: out of memory");
+    } catch (const std::exception& e) {
+      fail(Code::kInternal, std::string("match: ") + e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    refs_.Reset();
+    if (failed_) {
+      Napi::Error error = make_error(env, code_, message_);
+      if (!argument_.empty()) {
+        error.Set("argument", argument_);
+        error.Set("expected", expected_);
+        error.Set("received", received_);
+      }
+      deferred_.Reject(error.Value());
+      return;
+    }
+    Napi::Int32Array mate = Napi::Int32Array::New(env, result_.mate.size());
+    std::copy(result_.mate.begin(), result_.mate.end(), mate.Data());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("mate", mate);
+    out.Set("totalWeight", result_.total_weight);
+    out.Set("upperBound", result_.upper_bound);
+    out.Set("pairs", static_cast<double>(result_.pairs));
+    out.Set("backend", backend_used_.empty() ? env.Null() : Napi::String::New(env, backend_used_));
+    out.Set("scoresMs", scores_ms_);
+    out.Set("filtersMs", filters_ms_);
+    out.Set("matchingMs", matching_ms_);
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    refs_.Reset();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  void fail(Code code, std::string message) {
+    failed_ = true;
+    code_ = code;
+    message_ = std::move(message);
+  }
+
+  void fail_argument(const std::string& argument, const std::string& expected, const std::string& received) {
+    argument_ = argument;
+    expected_ = expected;
+    received_ = received;
+    fail(Code::kInvalidArgument, "Expected " + expected + " for " + argument + " but received " + received);
+  }
+
+  bool reject_non_finite(const char* name, ConstMatrix m) {
+    const std::size_t n = m.rows * m.cols;
+    const std::size_t at = first_non_finite(m.data, n);
+    if (at == n) return false;
+    const float v = m.data[at];
+    fail_argument(name, "finite numbers",
+                  std::string(v != v ? "NaN" : v > 0 ? "Infinity" : "-Infinity") + " at row " + std::to_string(at / m.cols) +
+                      ", column " + std::to_string(at % m.cols) + " (index " + std::to_string(at) + ")");
+    return true;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference refs_;
+  MutableMatrix weights_;
+  matching::MaxWeightOptions tuning_;
+  CancelToken cancel_;
+  std::unique_ptr<EmbeddingJob> job_;
+  matching::MaxWeightResult result_;
+  std::string backend_used_;
+  double scores_ms_ = 0, filters_ms_ = 0, matching_ms_ = 0;
+  bool failed_ = false;
+  Code code_ = Code::kInternal;
+  std::string message_, argument_, expected_, received_;
+};
+
+// { candidates, rounds } → options; missing fields keep the defaults.
+matching::MaxWeightOptions to_tuning(const Napi::Value& value) {
+  Napi::Env env = value.Env();
+  matching::MaxWeightOptions options;
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!value.IsObject(), env, "tuning must be an object");
+  Napi::Object o = value.As<Napi::Object>();
+  if (o.Has("candidates") && !o.Get("candidates").IsUndefined()) {
+    options.candidates = static_cast<int>(std::min<std::size_t>(to_count(o.Get("candidates"), "candidates"), 1u << 20));
+  }
+  if (o.Has("rounds") && !o.Get("rounds").IsUndefined()) {
+    options.rounds = static_cast<int>(std::min<std::size_t>(to_count(o.Get("rounds"), "rounds"), 1u << 20));
+  }
+  return options;
+}
+
+const std::int32_t* to_cancel(const Napi::Value& cancel) {
+  if (cancel.IsUndefined()) return nullptr;
+  const bool ok = cancel.IsTypedArray() && cancel.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                  cancel.As<Napi::Int32Array>().ElementLength() >= 1;
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!ok, cancel.Env(), "cancel must be undefined or an Int32Array of length >= 1");
+  return cancel.As<Napi::Int32Array>().Data();
+}
+
+template <typename Array>
+Array to_typed(const Napi::Value& value, napi_typedarray_type type, const char* kind, const std::string& name,
+               std::size_t length) {
+  Napi::Env env = value.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type, env,
+                                   name + " must be a " + kind);
+  Array array = value.As<Array>();
+  KINDRED_NAPI_THROW_RANGE_ERROR_IF(array.ElementLength() != length, env,
+                                    name + " must hold " + std::to_string(length) + " elements but holds " +
+                                        std::to_string(array.ElementLength()));
+  return array;
+}
+
+}  // namespace
+
+Napi::Value match_weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(info.Length() < 3, env, "matchWeights expects 3 or 4 arguments: weights, n, tuning[, cancel]");
+  const std::size_t n = to_count(info[1], "n");
+  Napi::Float32Array weights = to_float_matrix(info[0], "weights", n, n);
+  matching::MaxWeightOptions tuning = to_tuning(info[2]);
+  const std::int32_t* cancel = to_cancel(info.Length() > 3 ? info[3] : env.Undefined());
+  Napi::Object refs = Napi::Object::New(env);
+  refs.Set("weights", weights);
+  if (info.Length() > 3) refs.Set("cancel", info[3]);
+  auto* worker = new MatchWorker(env, MutableMatrix(weights.Data(), n, n), tuning, refs, cancel, nullptr);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value match_embeddings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(info.Length() < 11, env,
+                                   "matchEmbeddings expects 11 or 12 arguments: user, peer, scratch, n, dim, backend, "
+                                   "transform, mutual, overlap, blocked, tuning[, cancel]");
+  const std::size_t n = to_count(info[3], "n");
+  const std::size_t dim = to_count(info[4], "dim");
+  Napi::Float32Array user = to_float_matrix(info[0], "user", n, dim);
+  Napi::Float32Array peer = to_float_matrix(info[1], "peer", n, dim);
+  Napi::Float32Array scratch = to_float_matrix(info[2], "scratch", n, n);
+  KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(scratch, user) || overlaps(scratch, peer), env,
+                                    "scratch must not overlap user or peer");
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[5].IsString(), env, "backend must be a string");
+  auto job = std::make_unique<EmbeddingJob>();
+  job->user = ConstMatrix(user.Data(), n, dim);
+  job->peer = ConstMatrix(peer.Data(), n, dim);
+  job->backend = info[5].As<Napi::String>().Utf8Value();
+
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[6].IsObject(), env, "transform must be an object");
+  Napi::Object transform = info[6].As<Napi::Object>();
+  const std::string kind = transform.Get("kind").IsString() ? transform.Get("kind").As<Napi::String>().Utf8Value() : "";
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(kind != "exp" && kind != "identity", env, "transform.kind must be 'exp' or 'identity'");
+  job->transform.kind = kind == "exp" ? matching::Transform::Kind::kExp : matching::Transform::Kind::kIdentity;
+  if (kind == "exp") {
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!transform.Get("w").IsNumber() || !transform.Get("b").IsNumber(), env,
+                                     "transform.w and transform.b must be numbers");
+    job->transform.w = transform.Get("w").As<Napi::Number>().FloatValue();
+    job->transform.b = transform.Get("b").As<Napi::Number>().FloatValue();
+  }
+
+  Napi::Object refs = Napi::Object::New(env);
+  refs.Set("user", user);
+  refs.Set("peer", peer);
+  refs.Set("scratch", scratch);
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[7].IsArray(), env, "mutual must be an array");
+  Napi::Array mutual = info[7].As<Napi::Array>();
+  refs.Set("mutual", mutual);
+  for (uint32_t t = 0; t < mutual.Length(); ++t) {
+    Napi::Value entry = mutual.Get(t);
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!entry.IsObject(), env, "mutual[" + std::to_string(t) + "] must be an object");
+    const std::string name = "mutual[" + std::to_string(t) + "]";
+    auto attr = to_typed<Napi::Uint8Array>(entry.As<Napi::Object>().Get("attr"), napi_uint8_array, "Uint8Array",
+                                           name + ".attr", n);
+    auto accepts = to_typed<Napi::Uint32Array>(entry.As<Napi::Object>().Get("accepts"), napi_uint32_array,
+                                               "Uint32Array", name + ".accepts", n);
+    job->filters.mutual.push_back({attr.Data(), accepts.Data()});
+  }
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[8].IsArray(), env, "overlap must be an array");
+  Napi::Array overlap = info[8].As<Napi::Array>();
+  refs.Set("overlap", overlap);
+  for (uint32_t t = 0; t < overlap.Length(); ++t) {
+    auto bits = to_typed<Napi::Uint32Array>(overlap.Get(t), napi_uint32_array, "Uint32Array",
+                                            "overlap[" + std::to_string(t) + "]", n);
+    job->filters.overlap.push_back(bits.Data());
+  }
+  if (!info[9].IsUndefined()) {
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(
+        !info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array, env,
+        "blocked must be undefined or an Int32Array");
+    Napi::Int32Array blocked = info[9].As<Napi::Int32Array>();
+    KINDRED_NAPI_THROW_RANGE_ERROR_IF(blocked.ElementLength() % 2 != 0, env, "blocked must hold pairs (even length)");
+    job->filters.blocked = blocked.Data();
+    job->filters.blocked_pairs = blocked.ElementLength() / 2;
+    refs.Set("blocked", blocked);
+  }
+  matching::MaxWeightOptions tuning = to_tuning(info[10]);
+  const std::int32_t* cancel = to_cancel(info.Length() > 11 ? info[11] : env.Undefined());
+  if (info.Length() > 11) refs.Set("cancel", info[11]);
+  auto* worker = new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace kindred::addon

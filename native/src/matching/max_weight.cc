@@ -1,0 +1,568 @@
+#include "kindred/matching/max_weight.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+
+#include "kindred/core/check.h"
+#include "kindred/core/parallel.h"
+
+// Vec8 is an AVX-sized vector; it never crosses a non-inlined call, so the ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace kindred::matching {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr std::int32_t kNone = -1;
+constexpr std::size_t kRowsPerTask = 32;
+// ε-scaling: ε starts at max weight / kFirstEpsilonDivisor and shrinks by kEpsilonFactor per phase
+// down to kFinalEpsilonScale × the mean of each vertex's best weight. The assignment is then within
+// n·ε = 10⁻⁴ of its optimum's typical total. (Scaling by the max weight instead fails on long-tailed
+// weights: ε would exceed most vertices' whole value.)
+constexpr double kFirstEpsilonDivisor = 8.0;
+constexpr double kEpsilonFactor = 6.0;
+constexpr double kFinalEpsilonScale = 1e-4;
+// A phase is cut short after this many bids per vertex (a price war on a degenerate instance);
+// the next phase or round repairs what it left.
+constexpr std::size_t kMaxBidsPerVertex = 200;
+constexpr int kMaxSwapSweeps = 8;
+
+// A usable pair weight: finite and positive; everything else means "never pair".
+inline double usable(float w) { return (w > 0.0f && w < std::numeric_limits<float>::infinity()) ? w : kNegInf; }
+
+struct SparseGraph {
+  std::size_t k = 0;
+  std::vector<std::int32_t> neighbours;  // n × k top lists, kNone padded, best reduced weight first
+  std::vector<std::int32_t> count;       // valid entries per top list
+  // The lists made (nearly) symmetric, CSR. The auction needs it: with one-way lists, two vertices
+  // that would gladly pair can each stay single without violating ε-CS.
+  std::vector<std::size_t> offset;
+  std::vector<std::int32_t> adjacency;
+
+  const std::int32_t* of(std::size_t i) const { return neighbours.data() + i * k; }
+  const std::int32_t* begin(std::size_t i) const { return adjacency.data() + offset[i]; }
+  const std::int32_t* end(std::size_t i) const { return adjacency.data() + offset[i + 1]; }
+
+  // Own list plus the vertices that listed this one, keeping at most `k` of those incoming edges
+  // (the ones whose lists ranked this vertex highest): a popular vertex appears in thousands of
+  // lists, and scanning all of them on each of its bids would dominate the auction.
+  void symmetrize(std::size_t n) {
+    // Incoming edges, bucketed by target, in order of the rank the source gave the target.
+    std::vector<std::size_t> in_offset(n + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::int32_t t = 0; t < count[i]; ++t) ++in_offset[static_cast<std::size_t>(of(i)[t]) + 1];
+    }
+    for (std::size_t i = 0; i < n; ++i) in_offset[i + 1] += in_offset[i];
+    std::vector<std::int32_t> incoming(in_offset[n]);
+    std::vector<std::size_t> fill(in_offset.begin(), in_offset.end() - 1);
+    for (std::int32_t rank = 0; rank < static_cast<std::int32_t>(k); ++rank) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (rank < count[i]) incoming[fill[static_cast<std::size_t>(of(i)[rank])]++] = static_cast<std::int32_t>(i);
+      }
+    }
+    offset.assign(n + 1, 0);
+    adjacency.clear();
+    adjacency.reserve(n * k * 2);
+    std::vector<std::int32_t> row;
+    for (std::size_t i = 0; i < n; ++i) {
+      row.assign(of(i), of(i) + count[i]);
+      const std::size_t in_count = std::min(k, in_offset[i + 1] - in_offset[i]);
+      row.insert(row.end(), incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i]),
+                 incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i] + in_count));
+      std::sort(row.begin(), row.end());
+      row.erase(std::unique(row.begin(), row.end()), row.end());
+      adjacency.insert(adjacency.end(), row.begin(), row.end());
+      offset[i + 1] = adjacency.size();
+    }
+  }
+};
+
+// Eight floats as one GCC/Clang vector (one AVX register in the x86-64-v3 clone).
+typedef float Vec8 __attribute__((vector_size(32)));
+typedef std::int32_t Mask8 __attribute__((vector_size(32)));
+
+struct RowScan {
+  float top;  // max_j w(i,j) − p(j) over usable pairs (the diagonal included if usable: harmless)
+  std::size_t filled;
+};
+
+// A reduced weight and its column, ordered best first; ties keep the lower column first, so the
+// lists (and the whole matcher) are deterministic.
+struct Candidate {
+  float value;
+  std::int32_t column;
+  bool operator<(const Candidate& other) const {
+    return value > other.value || (value == other.value && column < other.column);
+  }
+};
+
+// One row of the dense pass. Values above the current k-th best go to a buffer; when it fills,
+// nth_element keeps the best k and raises the threshold. Whole groups of 8 below the threshold are
+// skipped with one vector compare, so the pass runs near memory speed.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
+                 const float* __restrict p, std::size_t k, std::vector<Candidate>& buffer, std::int32_t* __restrict best_j) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  const std::size_t capacity = buffer.size();  // ≥ 2k
+  std::size_t size = 0;
+  float threshold = -inf;  // values ≤ threshold can no longer enter the top k
+  auto compact = [&] {
+    std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                     buffer.begin() + static_cast<std::ptrdiff_t>(size));
+    size = k;
+    threshold = buffer[k - 1].value;
+    for (std::size_t t = 0; t < k; ++t) threshold = std::min(threshold, buffer[t].value);
+  };
+  Vec8 top8 = minus_infinity;
+  float top = -inf;
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    Vec8 w8, y8, p8;
+    std::memcpy(&w8, row + j, sizeof w8);
+    std::memcpy(&y8, y + j, sizeof y8);
+    std::memcpy(&p8, p + j, sizeof p8);
+    const Mask8 ok = (w8 > zero) & (w8 < infinity);
+    const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
+    const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+    top8 = top8 > q8 ? top8 : q8;
+    const Mask8 above = v8 > (zero + threshold);
+    std::uint64_t lanes[4];
+    std::memcpy(lanes, &above, sizeof lanes);
+    if ((lanes[0] | lanes[1] | lanes[2] | lanes[3]) == 0) continue;
+    for (int t = 0; t < 8; ++t) {
+      if (!(v8[t] > threshold) || j + t == self) continue;
+      buffer[size++] = {v8[t], static_cast<std::int32_t>(j + t)};
+      if (size == capacity) compact();
+    }
+  }
+  for (; j < n; ++j) {
+    const float wj = row[j];
+    if (!(wj > 0.0f && wj < inf)) continue;
+    top = std::max(top, wj - p[j]);
+    const float value = wj - y[j];
+    if (value > threshold && j != self) {
+      buffer[size++] = {value, static_cast<std::int32_t>(j)};
+      if (size == capacity) compact();
+    }
+  }
+  for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
+  const std::size_t filled = std::min(size, k);
+  std::partial_sort(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled),
+                    buffer.begin() + static_cast<std::ptrdiff_t>(size));
+  for (std::size_t t = 0; t < filled; ++t) best_j[t] = buffer[t].column;
+  return {top, filled};
+}
+
+// One dense pass: each row's top-k partners by w(i,j) − y(j), and the dual bound for the prices p.
+// y is the symmetric dual of the last auction, y(j) = (value(j) + p(j)) / 2: the assignment LP of a
+// symmetric matrix has a symmetric optimal dual, and in it a vertex left single costs ~0, while p
+// alone would mark it expensive (it bid for itself) and hide it from everyone's list.
+double select_candidates(ConstMatrix w, const std::vector<double>& price, const std::vector<double>& y,
+                         SparseGraph& graph, int threads, const CancelToken& cancel) {
+  const std::size_t n = w.rows, k = graph.k;
+  // The scan runs in float; the bound is padded below by far more than float rounding can take off.
+  std::vector<float> pf(price.begin(), price.end()), yf(y.begin(), y.end());
+  double max_price = 0.0;
+  for (double x : price) max_price = std::max(max_price, std::fabs(x));
+  std::vector<double> pi(n, 0.0);
+  const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+  parallel_for(tasks, threads, [&](std::size_t task) {
+    cancel.throw_if_cancelled();
+    std::vector<Candidate> buffer(4 * k);
+    const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+    for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+      std::int32_t* best_j = graph.neighbours.data() + i * k;
+      const RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, buffer, best_j);
+      for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
+      graph.count[i] = static_cast<std::int32_t>(scan.filled);
+      // π(i) = max(self-loop value −p(i), best real pair), padded by 2⁻²⁰ of the magnitudes involved
+      // so that float rounding can never make the dual infeasible.
+      const double real = scan.top == -std::numeric_limits<float>::infinity()
+                              ? kNegInf
+                              : static_cast<double>(scan.top) + 0x1p-20 * (std::fabs(scan.top) + max_price);
+      pi[i] = std::max(-price[i], real);
+    }
+  });
+  double bound = 0.0;
+  for (std::size_t i = 0; i < n; ++i) bound += pi[i] + price[i];
+  return bound / 2.0;
+}
+
+// ε-scaling forward auction on the candidate graph (Gauss–Seidel, FIFO: deterministic). It solves
+// the perfect assignment of the double cover with a zero-weight self-loop per vertex: σ(i) = i
+// means "i stays single", so an assignment always exists and every phase ends with all assigned.
+void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price, std::vector<std::int32_t>& assigned,
+             double first_epsilon, double final_epsilon, const CancelToken& cancel) {
+  const std::size_t n = w.rows;
+  std::vector<std::int32_t> owner(n, kNone);
+  std::deque<std::int32_t> queue;
+  for (double epsilon = first_epsilon;; epsilon = std::max(final_epsilon, epsilon / kEpsilonFactor)) {
+    cancel.throw_if_cancelled();
+    std::fill(owner.begin(), owner.end(), kNone);
+    std::fill(assigned.begin(), assigned.end(), kNone);
+    queue.clear();
+    for (std::size_t i = 0; i < n; ++i) queue.push_back(static_cast<std::int32_t>(i));
+    std::size_t bids = 0;
+    const std::size_t max_bids = kMaxBidsPerVertex * n;
+    while (!queue.empty() && bids < max_bids) {
+      if ((++bids & 4095) == 0) cancel.throw_if_cancelled();
+      const std::int32_t i = queue.front();
+      queue.pop_front();
+      const float* row = w.row(static_cast<std::size_t>(i));
+      // The self-loop (stay single, weight 0) is always a candidate.
+      double best = -price[static_cast<std::size_t>(i)], second = kNegInf;
+      std::int32_t best_j = i;
+      for (const std::int32_t* it = graph.begin(static_cast<std::size_t>(i)); it != graph.end(static_cast<std::size_t>(i)); ++it) {
+        const std::int32_t j = *it;
+        const double v = usable(row[j]) - price[static_cast<std::size_t>(j)];
+        if (v > best) {
+          second = best;
+          best = v;
+          best_j = j;
+        } else if (v > second) {
+          second = v;
+        }
+      }
+      // With a single option the bid is only ε: the price still rises, so others can outbid.
+      price[static_cast<std::size_t>(best_j)] += (second == kNegInf ? 0.0 : best - second) + epsilon;
+      const std::int32_t previous = owner[static_cast<std::size_t>(best_j)];
+      if (previous != kNone) {
+        assigned[static_cast<std::size_t>(previous)] = kNone;
+        queue.push_back(previous);
+      }
+      owner[static_cast<std::size_t>(best_j)] = i;
+      assigned[static_cast<std::size_t>(i)] = best_j;
+    }
+    if (epsilon <= final_epsilon) break;
+  }
+}
+
+// Best set of non-adjacent edges along a chain of edges e0..e(L−1) (consecutive edges share a
+// vertex). Returns the chosen edge indices.
+std::vector<std::size_t> best_alternating(const std::vector<double>& weight, std::size_t from, std::size_t to) {
+  // dp over edges [from, to): take[t] = best using edges up to t with t taken.
+  const std::size_t len = to - from;
+  std::vector<double> best(len + 1, 0.0);
+  std::vector<char> took(len, 0);
+  for (std::size_t t = 0; t < len; ++t) {
+    const double skip = best[t];
+    const double take = (t >= 1 ? best[t - 1] : 0.0) + weight[from + t];
+    took[t] = take > skip;
+    best[t + 1] = took[t] ? take : skip;
+  }
+  std::vector<std::size_t> chosen;
+  for (std::size_t t = len; t > 0;) {
+    if (took[t - 1]) {
+      chosen.push_back(from + t - 1);
+      t = t >= 2 ? t - 2 : 0;
+    } else {
+      --t;
+    }
+  }
+  return chosen;
+}
+
+double chain_weight(const std::vector<double>& weight, const std::vector<std::size_t>& chosen) {
+  double s = 0;
+  for (std::size_t e : chosen) s += weight[e];
+  return s;
+}
+
+// Turns the assignment's paths and cycles into a matching, optimally within each component.
+void assignment_to_matching(ConstMatrix w, const std::vector<std::int32_t>& assigned, std::vector<std::int32_t>& mate) {
+  const std::size_t n = w.rows;
+  std::vector<std::int32_t> owner(n, kNone);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (assigned[i] != kNone) owner[static_cast<std::size_t>(assigned[i])] = static_cast<std::int32_t>(i);
+  }
+  std::fill(mate.begin(), mate.end(), kNone);
+  std::vector<char> seen(n, 0);
+  std::vector<std::int32_t> vertices;
+  std::vector<double> weight;
+  auto emit = [&](bool cycle) {
+    // vertices v0..vL (path: L edges v(t)→v(t+1); cycle: the last edge returns to v0).
+    const std::size_t edges = cycle ? vertices.size() : vertices.size() - 1;
+    if (edges == 0) return;
+    weight.assign(edges, 0.0);
+    for (std::size_t t = 0; t < edges; ++t) {
+      const std::size_t a = static_cast<std::size_t>(vertices[t]);
+      const std::size_t b = static_cast<std::size_t>(vertices[(t + 1) % vertices.size()]);
+      weight[t] = std::max(0.0, usable(w.row(a)[b]));
+    }
+    std::vector<std::size_t> chosen;
+    if (!cycle || edges == 1) {
+      chosen = best_alternating(weight, 0, edges);
+    } else {
+      auto without_last = best_alternating(weight, 0, edges - 1);
+      auto without_first = best_alternating(weight, 1, edges);
+      chosen = chain_weight(weight, without_last) >= chain_weight(weight, without_first) ? without_last : without_first;
+    }
+    for (std::size_t e : chosen) {
+      if (weight[e] <= 0) continue;
+      const std::int32_t a = vertices[e], b = vertices[(e + 1) % vertices.size()];
+      mate[static_cast<std::size_t>(a)] = b;
+      mate[static_cast<std::size_t>(b)] = a;
+    }
+  };
+  // Self-loops (σ(i) = i) are single vertices. Paths only appear if a phase was cut short; they
+  // start at vertices nobody points to.
+  for (std::size_t s = 0; s < n; ++s) {
+    if (assigned[s] == static_cast<std::int32_t>(s)) seen[s] = 1;
+  }
+  for (std::size_t s = 0; s < n; ++s) {
+    if (owner[s] != kNone || seen[s]) continue;
+    vertices.clear();
+    for (std::int32_t v = static_cast<std::int32_t>(s); v != kNone && !seen[static_cast<std::size_t>(v)];
+         v = assigned[static_cast<std::size_t>(v)]) {
+      seen[static_cast<std::size_t>(v)] = 1;
+      vertices.push_back(v);
+    }
+    emit(false);
+  }
+  // What is left lies on cycles.
+  for (std::size_t s = 0; s < n; ++s) {
+    if (seen[s]) continue;
+    vertices.clear();
+    for (std::int32_t v = static_cast<std::int32_t>(s); !seen[static_cast<std::size_t>(v)];
+         v = assigned[static_cast<std::size_t>(v)]) {
+      seen[static_cast<std::size_t>(v)] = 1;
+      vertices.push_back(v);
+    }
+    emit(true);
+  }
+}
+
+// Local search: place unmatched vertices (with a partner or by stealing one), then 2-swaps among
+// candidate neighbours. Every move strictly raises the total, so it terminates.
+void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>& mate, const CancelToken& cancel) {
+  const std::size_t n = w.rows;
+  auto weight = [&](std::int32_t a, std::int32_t b) { return usable(w.row(static_cast<std::size_t>(a))[b]); };
+  auto pair_weight = [&](std::int32_t a) { return mate[a] == kNone ? 0.0 : weight(a, mate[a]); };
+
+  std::deque<std::int32_t> free_queue;
+  auto place_free = [&] {
+    std::size_t moves = 0;
+    while (!free_queue.empty() && moves < 4 * n) {
+      const std::int32_t u = free_queue.front();
+      free_queue.pop_front();
+      if (mate[u] != kNone) continue;
+      // Moves from a free u: pair with a free c; steal c from its partner d; or steal c and pair d
+      // with another free v (an augmenting path u–c=d–v).
+      double best_gain = 0;
+      std::int32_t best_c = kNone, best_v = kNone;
+      for (const std::int32_t* it = graph.begin(static_cast<std::size_t>(u)); it != graph.end(static_cast<std::size_t>(u)); ++it) {
+        const std::int32_t c = *it;
+        const std::int32_t d = mate[c];
+        const double gain = weight(u, c) - pair_weight(c);
+        if (gain > best_gain) {
+          best_gain = gain;
+          best_c = c;
+          best_v = kNone;
+        }
+        if (d == kNone) continue;
+        for (const std::int32_t* jt = graph.begin(static_cast<std::size_t>(d)); jt != graph.end(static_cast<std::size_t>(d)); ++jt) {
+          const std::int32_t v = *jt;
+          if (v == u || mate[v] != kNone) continue;
+          const double path_gain = gain + weight(d, v);
+          if (path_gain > best_gain) {
+            best_gain = path_gain;
+            best_c = c;
+            best_v = v;
+          }
+        }
+      }
+      if (best_c == kNone) continue;
+      const std::int32_t freed = mate[best_c];
+      if (freed != kNone) {
+        mate[freed] = kNone;
+        if (best_v != kNone) {
+          mate[freed] = best_v;
+          mate[best_v] = freed;
+        } else {
+          free_queue.push_back(freed);
+        }
+      }
+      mate[best_c] = u;
+      mate[u] = best_c;
+      ++moves;
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mate[i] == kNone) free_queue.push_back(static_cast<std::int32_t>(i));
+  }
+  place_free();
+
+  for (int sweep = 0; sweep < kMaxSwapSweeps; ++sweep) {
+    cancel.throw_if_cancelled();
+    std::size_t improved = 0;
+    for (std::size_t ai = 0; ai < n; ++ai) {
+      const std::int32_t a = static_cast<std::int32_t>(ai);
+      const std::int32_t b = mate[a];
+      if (b == kNone) continue;
+      const double wab = weight(a, b);
+      double best_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
+      std::int32_t best_c = kNone;
+      for (const std::int32_t* it = graph.begin(ai); it != graph.end(ai); ++it) {
+        const std::int32_t c = *it;
+        const std::int32_t d = mate[c];
+        if (c == b || d == kNone || d == a) continue;
+        const double gain = weight(a, c) + weight(b, d) - wab - weight(c, d);
+        if (gain > best_gain) {
+          best_gain = gain;
+          best_c = c;
+        }
+      }
+      if (best_c == kNone) continue;
+      const std::int32_t d = mate[best_c];
+      mate[a] = best_c;
+      mate[best_c] = a;
+      mate[b] = d;
+      mate[d] = b;
+      ++improved;
+    }
+    if (improved == 0) break;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mate[i] == kNone) free_queue.push_back(static_cast<std::int32_t>(i));
+  }
+  place_free();
+}
+
+// Exact answer for tiny pools by dynamic programming over vertex subsets (2^n · n steps): below
+// kExactMaxVertices this is cheaper than the heuristic and leaves no gap at all.
+constexpr std::size_t kExactMaxVertices = 16;
+
+void exact_small(ConstMatrix w, std::vector<std::int32_t>& mate) {
+  const std::size_t n = w.rows;
+  const std::uint32_t full = (1u << n) - 1;
+  std::vector<double> best(std::size_t{1} << n, 0.0);
+  std::vector<std::int8_t> choice(std::size_t{1} << n, -1);  // partner of the lowest vertex, or −1
+  for (std::uint32_t mask = 1; mask <= full; ++mask) {
+    const int i = __builtin_ctz(mask);
+    const std::uint32_t rest = mask & ~(1u << i);
+    best[mask] = best[rest];
+    for (std::uint32_t others = rest; others; others &= others - 1) {
+      const int j = __builtin_ctz(others);
+      const double wij = usable(w.row(static_cast<std::size_t>(i))[j]);
+      if (wij == kNegInf) continue;
+      const double value = best[rest & ~(1u << j)] + wij;
+      if (value > best[mask]) {
+        best[mask] = value;
+        choice[mask] = static_cast<std::int8_t>(j);
+      }
+    }
+  }
+  for (std::uint32_t mask = full; mask;) {
+    const int i = __builtin_ctz(mask);
+    const int j = choice[mask];
+    mask &= ~(1u << i);
+    if (j >= 0) {
+      mate[static_cast<std::size_t>(i)] = j;
+      mate[static_cast<std::size_t>(j)] = i;
+      mask &= ~(1u << j);
+    }
+  }
+}
+
+}  // namespace
+
+std::string weights_problem(ConstMatrix w) {
+  if (w.rows != w.cols) return "weights must be square but are " + std::to_string(w.rows) + " x " + std::to_string(w.cols);
+  const std::size_t n = w.rows;
+  const float inf = std::numeric_limits<float>::infinity();
+  auto at = [](std::size_t i, std::size_t j) { return "w[" + std::to_string(i) + "][" + std::to_string(j) + "]"; };
+  // Tiled so that w(i,j) and w(j,i) are both in cache: a plain column walk is ~10× slower at n = 10⁴.
+  constexpr std::size_t kTile = 64;
+  for (std::size_t i0 = 0; i0 < n; i0 += kTile) {
+    for (std::size_t j0 = i0; j0 < n; j0 += kTile) {
+      for (std::size_t i = i0; i < std::min(n, i0 + kTile); ++i) {
+        const float* row = w.row(i);
+        for (std::size_t j = j0; j < std::min(n, j0 + kTile); ++j) {
+          if (j < i) continue;
+          const float v = row[j], t = w.row(j)[i];
+          if (v != v || v == inf) return at(i, j) + " is " + (v != v ? "NaN" : "Infinity") + " (use -Infinity for a forbidden pair)";
+          if (t != t || t == inf) return at(j, i) + " is " + (t != t ? "NaN" : "Infinity") + " (use -Infinity for a forbidden pair)";
+          if (!(v == t)) {
+            return at(i, j) + " = " + std::to_string(v) + " but " + at(j, i) + " = " + std::to_string(t) + " (not symmetric)";
+          }
+        }
+      }
+    }
+  }
+  return "";
+}
+
+MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& options, const CancelToken& cancel) {
+  KINDRED_CHECK(w.rows == w.cols, "max_weight_matching: weights must be square but are ", w.rows, " x ", w.cols);
+  KINDRED_CHECK(options.candidates >= 2 && options.candidates <= 256, "max_weight_matching: candidates must be in [2, 256] but is ",
+                options.candidates);
+  KINDRED_CHECK(options.rounds >= 1 && options.rounds <= 16, "max_weight_matching: rounds must be in [1, 16] but is ",
+                options.rounds);
+  const std::size_t n = w.rows;
+  MaxWeightResult result;
+  result.mate.assign(n, kNone);
+  cancel.throw_if_cancelled();
+  if (n < 2) return result;
+  KINDRED_CHECK(w.data != nullptr, "max_weight_matching: weights has no data");
+  const int threads = options.threads > 0 ? options.threads : default_thread_count();
+
+  SparseGraph graph;
+  graph.k = std::min<std::size_t>(static_cast<std::size_t>(options.candidates), n - 1);
+  graph.neighbours.assign(mul_or_throw(n, graph.k, "n x candidates"), kNone);
+  graph.count.assign(n, 0);
+  std::vector<double> price(n, 0.0), y(n, 0.0);
+  std::vector<std::int32_t> assigned(n, kNone);
+
+  double upper_bound = std::numeric_limits<double>::infinity();
+  double max_weight = 0.0, mean_best = 0.0;
+  for (int round = 0; round < options.rounds; ++round) {
+    upper_bound = std::min(upper_bound, select_candidates(w, price, y, graph, threads, cancel));
+    graph.symmetrize(n);
+    if (round == 0) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (graph.count[i] == 0) continue;
+        const double best = usable(w.row(i)[graph.of(i)[0]]);
+        max_weight = std::max(max_weight, best);
+        mean_best += best / static_cast<double>(n);
+      }
+      if (max_weight <= 0) break;  // no usable pair at all
+    }
+    const double final_epsilon = kFinalEpsilonScale * mean_best;
+    const double first_epsilon =
+        round == 0 ? max_weight / kFirstEpsilonDivisor : std::max(final_epsilon, max_weight / (kFirstEpsilonDivisor * 36));
+    auction(w, graph, price, assigned, first_epsilon, final_epsilon, cancel);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int32_t j = assigned[i];
+      const double value = (j == kNone || static_cast<std::size_t>(j) == i) ? -price[i] : usable(w.row(i)[j]) - price[j];
+      y[i] = (value + price[i]) / 2.0;
+    }
+  }
+  if (max_weight <= 0) {
+    result.upper_bound = 0;
+    return result;
+  }
+  if (n <= kExactMaxVertices) {
+    exact_small(w, result.mate);
+  } else {
+    assignment_to_matching(w, assigned, result.mate);
+    improve(w, graph, result.mate, cancel);
+  }
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int32_t j = result.mate[i];
+    if (j != kNone && static_cast<std::size_t>(j) > i) {
+      result.total_weight += usable(w.row(i)[j]);
+      ++result.pairs;
+    }
+  }
+  result.upper_bound = upper_bound;
+  return result;
+}
+
+}  // namespace kindred::matching

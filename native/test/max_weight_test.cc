@@ -1,0 +1,202 @@
+// The max-weight matcher against exact answers: brute force for tiny graphs, our blossom solver
+// (test/reference/exact_matching.h) for pools of hundreds; plus structural properties.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "kindred/core/error.h"
+#include "kindred/matching/max_weight.h"
+#include "reference/exact_matching.h"
+
+using namespace kindred;
+
+namespace {
+
+constexpr float kForbidden = -std::numeric_limits<float>::infinity();
+// The quality bar of the issue: ≥ 99.5% of the optimum on pool-like instances.
+constexpr double kPoolQuality = 0.995;
+// Small random graphs (17–80 vertices, any weights) give local search few options; there the stated
+// bar is 95% (measured worst: 96.8%). Up to 16 vertices the matcher is exact.
+constexpr double kSmallQuality = 0.95;
+
+// A pool like the product's: taste clusters, a popularity channel, exp transform, ~25% forbidden.
+std::vector<float> pool_weights(int n, std::uint32_t seed, double forbidden = 0.25) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::uniform_real_distribution<float> u(0, 1);
+  const int dim = 16, clusters = 6;
+  std::vector<std::vector<float>> centre(clusters, std::vector<float>(dim));
+  for (auto& c : centre) for (auto& x : c) x = g(rng);
+  std::vector<float> user(n * dim), peer(n * dim), popularity(n);
+  for (int i = 0; i < n; ++i) {
+    const int c = static_cast<int>(rng() % clusters);
+    popularity[i] = g(rng);
+    for (int k = 0; k < dim; ++k) {
+      user[i * dim + k] = (centre[c][k] + g(rng)) / std::sqrt(float(dim));
+      peer[i * dim + k] = (centre[c][k] + g(rng)) / std::sqrt(float(dim));
+    }
+  }
+  auto score = [&](int i, int j) {
+    double s = 0;
+    for (int k = 0; k < dim; ++k) s += user[i * dim + k] * peer[j * dim + k];
+    return std::exp(0.8 * (s + 0.5 * popularity[j]));
+  };
+  std::vector<float> w(static_cast<std::size_t>(n) * n, kForbidden);
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      if (u(rng) < forbidden) continue;
+      w[i * n + j] = w[j * n + i] = static_cast<float>(score(i, j) + score(j, i));
+    }
+  }
+  return w;
+}
+
+matching::MaxWeightResult run(const std::vector<float>& w, int n, matching::MaxWeightOptions options = {}) {
+  return matching::max_weight_matching(ConstMatrix(w.data(), n, n), options, CancelToken());
+}
+
+// Structure: symmetric mates, only usable pairs, the reported total and pair count are right.
+void check_valid(const matching::MaxWeightResult& r, const std::vector<float>& w, int n, const std::string& label) {
+  double total = 0;
+  std::size_t pairs = 0;
+  CHECK(static_cast<int>(r.mate.size()) == n) << label;
+  for (int i = 0; i < n && i < static_cast<int>(r.mate.size()); ++i) {
+    const int j = r.mate[i];
+    if (j < 0) continue;
+    CHECK(j < n && j != i && r.mate[j] == i) << label << ": mate of " << i << " is " << j;
+    if (j <= i || j >= n) continue;
+    const float x = w[i * n + j];
+    CHECK(x > 0 && std::isfinite(x)) << label << ": pair (" << i << ", " << j << ") has weight " << x;
+    total += x;
+    ++pairs;
+  }
+  CHECK(pairs == r.pairs) << label;
+  CHECK(std::fabs(total - r.total_weight) <= 1e-9 * std::max(1.0, total)) << label << ": total " << r.total_weight << " vs " << total;
+  CHECK(r.upper_bound >= r.total_weight * (1 - 1e-12)) << label;
+}
+
+}  // namespace
+
+// Random graphs of every kind: uniform, long-tailed, integer ties, negative weights, sparse.
+std::vector<float> random_graph(std::mt19937& rng, int n, int kind) {
+  std::uniform_real_distribution<float> u(0, 1);
+  std::vector<float> w(n * n, kForbidden);
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      if (u(rng) < (kind == 4 ? 0.7 : 0.25)) continue;
+      float x = kind == 0 ? u(rng) : kind == 1 ? std::exp(3 * (u(rng) - 0.5f) * 2) : kind == 2 ? float(1 + rng() % 3) : u(rng) - 0.3f;
+      w[i * n + j] = w[j * n + i] = x;
+    }
+  }
+  return w;
+}
+
+TEST(tiny_graphs_are_solved_exactly) {
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 600; ++trial) {
+    const int n = trial % 17;
+    const int kind = trial % 5;
+    auto w = random_graph(rng, n, kind);
+    const std::string label = "trial " + std::to_string(trial) + " n " + std::to_string(n) + " kind " + std::to_string(kind);
+    auto r = run(w, n);
+    check_valid(r, w, n, label);
+    const auto exact = test::brute_force_matching(w.data(), n);
+    CHECK(std::fabs(r.total_weight - exact.weight) <= 1e-9 * std::max(1.0, exact.weight)) << label << ": " << r.total_weight << " vs " << exact.weight;
+    CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label << ": bound " << r.upper_bound << " < optimum " << exact.weight;
+  }
+}
+
+TEST(small_random_graphs_stay_close_to_blossom) {
+  std::mt19937 rng(78);
+  double worst = 1;
+  for (int trial = 0; trial < 200; ++trial) {
+    const int n = 17 + trial % 64;
+    const int kind = trial % 5;
+    auto w = random_graph(rng, n, kind);
+    const std::string label = "trial " + std::to_string(trial) + " n " + std::to_string(n) + " kind " + std::to_string(kind);
+    auto r = run(w, n);
+    check_valid(r, w, n, label);
+    const auto exact = test::blossom_matching(w.data(), n);
+    CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label << ": bound " << r.upper_bound << " < optimum " << exact.weight;
+    CHECK(r.total_weight <= exact.weight * (1 + 1e-9)) << label;
+    if (exact.weight > 0) worst = std::min(worst, r.total_weight / exact.weight);
+  }
+  std::printf("     worst ratio to the optimum on small random graphs: %.4f\n", worst);
+  CHECK(worst >= kSmallQuality) << "worst " << worst;
+}
+
+TEST(pools_reach_the_quality_bar_against_blossom) {
+  for (int n : {120, 250, 400}) {
+    for (std::uint32_t seed : {1u, 2u}) {
+      auto w = pool_weights(n, seed * 1000 + n);
+      auto r = run(w, n);
+      const std::string label = "pool n " + std::to_string(n) + " seed " + std::to_string(seed);
+      check_valid(r, w, n, label);
+      const auto exact = test::blossom_matching(w.data(), n);
+      const double quality = r.total_weight / exact.weight;
+      std::printf("     %s: %.5f of the optimum, bound %.5f of it\n", label.c_str(), quality, r.upper_bound / exact.weight);
+      CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label;
+      CHECK(quality >= kPoolQuality) << label << ": " << quality;
+    }
+  }
+}
+
+TEST(adversarial_shapes) {
+  // All forbidden; one allowed pair; equal weights; duplicated users (identical rows).
+  const int n = 9;
+  std::vector<float> w(n * n, kForbidden);
+  auto none = run(w, n);
+  check_valid(none, w, n, "all forbidden");
+  CHECK(none.pairs == 0 && none.upper_bound == 0);
+  w[3 * n + 7] = w[7 * n + 3] = 2.0f;
+  auto one = run(w, n);
+  check_valid(one, w, n, "one pair");
+  CHECK(one.pairs == 1 && one.mate[3] == 7);
+  std::fill(w.begin(), w.end(), 1.0f);
+  for (int i = 0; i < n; ++i) w[i * n + i] = kForbidden;
+  auto equal = run(w, n);
+  check_valid(equal, w, n, "equal weights");
+  CHECK(equal.pairs == 4) << equal.pairs;
+  // Determinism: the same input gives the same matching.
+  auto again = run(w, n);
+  CHECK(again.mate == equal.mate);
+  auto dup = pool_weights(40, 5, 0.0);
+  for (int j = 0; j < 40; ++j) dup[1 * 40 + j] = dup[j * 40 + 1] = (j == 1 ? kForbidden : dup[0 * 40 + j]);
+  dup[0 * 40 + 1] = dup[1 * 40 + 0] = kForbidden;
+  auto r = run(dup, 40);
+  check_valid(r, dup, 40, "duplicated users");
+  CHECK(r.total_weight >= kPoolQuality * test::blossom_matching(dup.data(), 40).weight);
+}
+
+TEST(options_and_cancellation) {
+  auto w = pool_weights(30, 9);
+  matching::MaxWeightOptions bad;
+  bad.candidates = 1;
+  CHECK_THROWS_CODE(run(w, 30, bad), Code::kInvalidArgument);
+  bad = {};
+  bad.rounds = 0;
+  CHECK_THROWS_CODE(run(w, 30, bad), Code::kInvalidArgument);
+  std::int32_t flag = 1;
+  CancelToken cancel(&flag);
+  CHECK_THROWS_CODE(matching::max_weight_matching(ConstMatrix(w.data(), 30, 30), {}, cancel), Code::kCancelled);
+  CHECK_THROWS_CODE(matching::max_weight_matching(ConstMatrix(w.data(), 5, 6), {}, CancelToken()), Code::kInvalidArgument);
+}
+
+TEST(weights_problem_names_the_entry) {
+  std::vector<float> w = {kForbidden, 1, 2, kForbidden};
+  CHECK(matching::weights_problem(ConstMatrix(w.data(), 2, 2)).find("not symmetric") != std::string::npos);
+  w = {kForbidden, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN(), kForbidden};
+  CHECK(matching::weights_problem(ConstMatrix(w.data(), 2, 2)).find("w[0][1] is NaN") != std::string::npos);
+  w = {kForbidden, 1, 1, kForbidden};
+  CHECK(matching::weights_problem(ConstMatrix(w.data(), 2, 2)).empty());
+  auto big = pool_weights(200, 3);
+  CHECK(matching::weights_problem(ConstMatrix(big.data(), 200, 200)).empty());
+  big[150 * 200 + 7] += 1.0f;
+  CHECK(matching::weights_problem(ConstMatrix(big.data(), 200, 200)).find("w[7][150]") != std::string::npos);
+}
+
+TEST_MAIN()

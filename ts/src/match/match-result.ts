@@ -1,0 +1,70 @@
+/**
+ * The result shape shared by {@link matchWeights} and {@link matchEmbeddings}, and the knobs both take.
+ */
+import { integerInRange, optionsObject } from '../core/validate.js';
+import type { BackendName } from '../native/backends.js';
+import type { NativeMatchResult, NativeMatchTuning } from '../native/binding.js';
+
+/** Tuning of the matcher. The defaults suit pools of 1,000–20,000. */
+export interface MatchTuning {
+  /**
+   * Partners kept per user in the sparse candidate graph, re-selected each round by weight minus
+   * the partner's dual price (which corrects for popular users). 2–256, default 48.
+   */
+  candidates?: number;
+  /** Pricing rounds (dense candidate pass + auction). 1–16, default 4. More rounds tighten `upperBound`. */
+  rounds?: number;
+}
+
+/** What a matcher returns. */
+export interface MatchResult {
+  /** Matched pairs, flat: [a0, b0, a1, b1, …] with a < b, ordered by a. */
+  pairs: Int32Array;
+  /** Users left without a partner, ascending. */
+  unmatched: Int32Array;
+  /** Σ of the pair weights w(a, b) over `pairs`. */
+  totalWeight: number;
+  /**
+   * A certified upper bound on the best possible total weight (from a feasible dual of the
+   * fractional matching LP): the answer is within `totalWeight / upperBound` of optimal, or closer.
+   */
+  upperBound: number;
+  /** Milliseconds per stage: scores (GEMM), filters (transform + hard filters), matching. */
+  timings: { scores: number; filters: number; matching: number };
+  /** The backend that computed the scores, or null when the caller gave the weights. */
+  backend: BackendName | null;
+}
+
+/** Checks the tuning fields of `options` (named under `argument`). */
+export function matchTuning(options: MatchTuning, argument: string): NativeMatchTuning {
+  const opts = optionsObject<MatchTuning>(options, argument);
+  const tuning: NativeMatchTuning = {};
+  if (opts.candidates !== undefined) tuning.candidates = integerInRange(opts.candidates, `${argument}.candidates`, 2, 256);
+  if (opts.rounds !== undefined) tuning.rounds = integerInRange(opts.rounds, `${argument}.rounds`, 1, 16);
+  return tuning;
+}
+
+/** The addon's per-user partner array as pairs and unmatched users. */
+export function toMatchResult(native: NativeMatchResult): MatchResult {
+  const { mate } = native;
+  const pairs = new Int32Array(native.pairs * 2);
+  const unmatched = new Int32Array(mate.length - native.pairs * 2);
+  let p = 0;
+  let u = 0;
+  for (let i = 0; i < mate.length; i++) {
+    const j = mate[i]!;
+    if (j < 0) unmatched[u++] = i;
+    else if (j > i) {
+      pairs[p++] = i;
+      pairs[p++] = j;
+    }
+  }
+  return {
+    pairs,
+    unmatched,
+    totalWeight: native.totalWeight,
+    upperBound: native.upperBound,
+    timings: { scores: native.scoresMs, filters: native.filtersMs, matching: native.matchingMs },
+    backend: native.backend as BackendName | null,
+  };
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import { matchEmbeddings } from '../../src/match/match-embeddings.js';
+import { matchWeights } from '../../src/match/match-weights.js';
+import { listBackends } from '../../src/native/backends.js';
+import { randomMatrix, seededRandom } from '../reference/random.js';
+
+const available = listBackends().filter((b) => b.available).map((b) => b.name);
+
+/** The naive pipeline: scores, transform, reciprocal weights and filters, all in TS. */
+function naiveWeights(
+  user: Float32Array,
+  peer: Float32Array,
+  n: number,
+  dim: number,
+  w: number,
+  b: number,
+  allowed: (i: number, j: number) => boolean,
+) {
+  const score = (i: number, j: number) => {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += user[i * dim + k]! * peer[j * dim + k]!;
+    return Math.exp(w * s + b);
+  };
+  const weights = new Float32Array(n * n).fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (allowed(i, j)) weights[i * n + j] = weights[j * n + i] = score(i, j) + score(j, i);
+    }
+  }
+  return weights;
+}
+
+function seededPool(seed: number, n: number, dim: number) {
+  const random = seededRandom(seed);
+  const user = randomMatrix(random, n, dim, 0.4);
+  const peer = randomMatrix(random, n, dim, 0.4);
+  const gender = Uint8Array.from({ length: n }, () => (random() < 0.5 ? 0 : 1));
+  const wants = Uint32Array.from({ length: n }, () => [1, 2, 3][Math.floor(random() * 3)]!);
+  const languages = Uint32Array.from({ length: n }, () => 1 + Math.floor(random() * 7));
+  const blocked = Int32Array.from({ length: 20 }, () => Math.floor(random() * n));
+  return { user, peer, gender, wants, languages, blocked };
+}
+
+describe.each(available)('matchEmbeddings on %s', (backend) => {
+  it('builds the same weights as the naive pipeline and matches only allowed pairs', async () => {
+    const n = 60;
+    const dim = 16;
+    const pool = seededPool(7, n, dim);
+    const blockedSet = new Set<string>();
+    for (let p = 0; p < pool.blocked.length; p += 2) {
+      blockedSet.add(`${pool.blocked[p]},${pool.blocked[p + 1]}`).add(`${pool.blocked[p + 1]},${pool.blocked[p]}`);
+    }
+    const allowed = (i: number, j: number) =>
+      ((pool.wants[i]! >> pool.gender[j]!) & 1) === 1 &&
+      ((pool.wants[j]! >> pool.gender[i]!) & 1) === 1 &&
+      (pool.languages[i]! & pool.languages[j]!) !== 0 &&
+      !blockedSet.has(`${i},${j}`);
+    const buffer = new Float32Array(n * n);
+    const result = await matchEmbeddings({
+      user: pool.user,
+      peer: pool.peer,
+      n,
+      dim,
+      backend,
+      transform: { kind: 'exp', w: 0.9, b: 0.1 },
+      filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }], overlap: [pool.languages], blocked: pool.blocked },
+      buffer,
+    });
+    const expected = naiveWeights(pool.user, pool.peer, n, dim, 0.9, 0.1, allowed);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const want = expected[i * n + j]!;
+        const got = buffer[i * n + j]!;
+        if (want === Number.NEGATIVE_INFINITY) expect(got, `(${i}, ${j}) must be forbidden`).toBe(want);
+        else expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-5 * want);
+      }
+    }
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      expect(allowed(result.pairs[p]!, result.pairs[p + 1]!)).toBe(true);
+    }
+    expect(result.backend).toBe(backend);
+    expect(result.timings.scores).toBeGreaterThanOrEqual(0);
+    // Matching the weights it built gives the same answer (deterministic).
+    const again = await matchWeights(expected, n);
+    expect(Array.from(again.pairs)).toEqual(Array.from(result.pairs));
+  });
+});
+
+describe('matchEmbeddings rejects bad input naming the argument', () => {
+  const n = 4;
+  const dim = 2;
+  const ok = { user: new Float32Array(n * dim), peer: new Float32Array(n * dim), n, dim };
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['user of the wrong length', { user: new Float32Array(3) }, 'options.user'],
+    ['NaN in peer', { peer: Float32Array.of(0, 0, 0, Number.NaN, 0, 0, 0, 0) }, 'options.peer'],
+    ['attr ≥ 32', { filters: { mutual: [{ attr: Uint8Array.of(0, 32, 0, 0), accepts: new Uint32Array(4) }] } }, 'options.filters.mutual[0].attr'],
+    ['accepts of the wrong kind', { filters: { mutual: [{ attr: new Uint8Array(4), accepts: new Int32Array(4) }] } }, 'options.filters.mutual[0].accepts'],
+    ['overlap of the wrong length', { filters: { overlap: [new Uint32Array(3)] } }, 'options.filters.overlap[0]'],
+    ['blocked id out of range', { filters: { blocked: Int32Array.of(0, 4) } }, 'options.filters.blocked'],
+    ['blocked of odd length', { filters: { blocked: Int32Array.of(0, 1, 2) } }, 'options.filters.blocked'],
+    ['transform kind', { transform: { kind: 'log' } }, 'options.transform.kind'],
+    ['transform w NaN', { transform: { kind: 'exp', w: Number.NaN, b: 0 } }, 'options.transform.w'],
+    ['transform that overflows', { user: new Float32Array(n * dim).fill(10), peer: new Float32Array(n * dim).fill(10), transform: { kind: 'exp', w: 5, b: 0 } }, 'options.transform'],
+    ['buffer of the wrong length', { buffer: new Float32Array(5) }, 'options.buffer'],
+    ['candidates out of range', { candidates: 1000 }, 'options.candidates'],
+  ];
+  it.each(cases)('%s', async (_label, patch, argument) => {
+    const error = await matchEmbeddings({ ...ok, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe(argument);
+  });
+});
