@@ -1,0 +1,91 @@
+/**
+ * matchEmbeddings benchmark: the whole call (scores + weights/filters + matching) against the bare
+ * score GEMM (pairScores into a reused buffer) in the same run, per pool size, with the quality
+ * certified by the returned upper bound.
+ *
+ *   npm run bench:matching                  # N = 1000, 5000, 10000
+ *   npm run bench:matching -- 2000 20000
+ *
+ * Quality against the exact optimum and a greedy baseline: native/bench/matching_bench (C++).
+ */
+import { Bench } from 'tinybench';
+
+import { listBackends, matchEmbeddings, pairScores } from '../ts/src/index.js';
+import { machineLine } from './machine.js';
+
+const DIM = 64;
+
+/** A pool like the product's: taste clusters, a popularity channel, gender/wants and languages. */
+function makePool(n: number, seed: number) {
+  let s = seed >>> 0;
+  const random = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const centres = Array.from({ length: 16 }, () => Float32Array.from({ length: DIM }, gaussian));
+  const user = new Float32Array(n * DIM);
+  const peer = new Float32Array(n * DIM);
+  const gender = new Uint8Array(n);
+  const wants = new Uint32Array(n);
+  const languages = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = centres[Math.floor(random() * 16)]!;
+    for (let k = 0; k < DIM - 1; k++) {
+      user[i * DIM + k] = (c[k]! + gaussian()) / 8;
+      peer[i * DIM + k] = (c[k]! + gaussian()) / 8;
+    }
+    user[i * DIM + DIM - 1] = 1; // everyone weighs the popularity channel
+    peer[i * DIM + DIM - 1] = 0.6 * gaussian();
+    gender[i] = random() < 0.5 ? 0 : 1;
+    const r = random();
+    wants[i] = r < 0.8 ? (1 << (1 - gender[i]!)) | (r < 0.3 ? 3 : 0) : 3;
+    languages[i] = random() < 0.85 ? 1 | (random() < 0.3 ? 2 : 0) : 6;
+  }
+  return { user, peer, gender, wants, languages };
+}
+
+async function benchSize(n: number) {
+  const pool = makePool(n, 1234 + n);
+  const buffer = new Float32Array(n * n);
+  const iterations = n <= 2000 ? 9 : 3;
+  let last: Awaited<ReturnType<typeof matchEmbeddings>> | undefined;
+  const bench = new Bench({ iterations, time: 0, warmupIterations: 1, warmupTime: 0 });
+  bench.add('scores GEMM alone (pairScores, out reused)', async () => {
+    await pairScores(pool.user, pool.peer, { rows: n, cols: n, dim: DIM, out: buffer });
+  });
+  bench.add('matchEmbeddings (buffer reused)', async () => {
+    last = await matchEmbeddings({
+      user: pool.user,
+      peer: pool.peer,
+      n,
+      dim: DIM,
+      transform: { kind: 'exp', w: 0.8, b: 0 },
+      filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }], overlap: [pool.languages] },
+      buffer,
+    });
+  });
+  await bench.run();
+  const p50 = (name: string) => {
+    const task = bench.tasks.find((t) => t.name.startsWith(name))!;
+    return 'latency' in task.result ? task.result.latency.p50 : Number.NaN;
+  };
+  const gemm = p50('scores GEMM');
+  const whole = p50('matchEmbeddings');
+  const r = last!;
+  console.log(
+    `  N=${String(n).padEnd(6)} GEMM ${gemm.toFixed(1).padStart(8)} ms | whole call ${whole.toFixed(1).padStart(8)} ms = ${(whole / gemm).toFixed(2)}x GEMM` +
+      ` | stages: scores ${r.timings.scores.toFixed(1)}, filters ${r.timings.filters.toFixed(1)}, matching ${r.timings.matching.toFixed(1)} ms` +
+      ` | ${(100 * (r.totalWeight / r.upperBound)).toFixed(3)}% of upper bound, ${r.pairs.length / 2} pairs, ${r.unmatched.length} unmatched`,
+  );
+}
+
+async function main() {
+  console.log(`matchEmbeddings benchmark — ${machineLine()}`);
+  const best = listBackends().find((b) => b.available)!;
+  console.log(`  scores on ${best.name}: ${best.device ?? ''}`);
+  const sizes = process.argv.slice(2).map(Number).filter((x) => Number.isInteger(x) && x > 1);
+  for (const n of sizes.length > 0 ? sizes : [1000, 5000, 10000]) await benchSize(n);
+}
+
+await main();
