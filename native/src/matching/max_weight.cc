@@ -29,6 +29,11 @@ constexpr double kFinalEpsilonScale = 1e-4;
 // the next phase or round repairs what it left.
 constexpr std::size_t kMaxBidsPerVertex = 200;
 constexpr int kMaxSwapSweeps = 8;
+// Incoming edges kept per vertex, as a multiple of k: bounds a popular vertex's list (and so each of
+// its bids) while keeping enough of the symmetric closure for the bound to converge.
+constexpr std::size_t kIncomingCap = 4;
+
+
 
 // A usable pair weight: finite and positive; everything else means "never pair".
 inline double usable(float w) { return (w > 0.0f && w < std::numeric_limits<float>::infinity()) ? w : kNegInf; }
@@ -41,15 +46,17 @@ struct SparseGraph {
   // that would gladly pair can each stay single without violating ε-CS.
   std::vector<std::size_t> offset;
   std::vector<std::int32_t> adjacency;
+  std::vector<float> weight;  // w(i, adjacency[t]), so the auction never touches the dense matrix
 
   const std::int32_t* of(std::size_t i) const { return neighbours.data() + i * k; }
   const std::int32_t* begin(std::size_t i) const { return adjacency.data() + offset[i]; }
   const std::int32_t* end(std::size_t i) const { return adjacency.data() + offset[i + 1]; }
 
-  // Own list plus the vertices that listed this one, keeping at most `k` of those incoming edges
+  // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k of those incoming edges
   // (the ones whose lists ranked this vertex highest): a popular vertex appears in thousands of
   // lists, and scanning all of them on each of its bids would dominate the auction.
-  void symmetrize(std::size_t n) {
+  void symmetrize(ConstMatrix w) {
+    const std::size_t n = w.rows;
     // Incoming edges, bucketed by target, in order of the rank the source gave the target.
     std::vector<std::size_t> in_offset(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -69,13 +76,18 @@ struct SparseGraph {
     std::vector<std::int32_t> row;
     for (std::size_t i = 0; i < n; ++i) {
       row.assign(of(i), of(i) + count[i]);
-      const std::size_t in_count = std::min(k, in_offset[i + 1] - in_offset[i]);
+      const std::size_t in_count = std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
       row.insert(row.end(), incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i]),
                  incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i] + in_count));
       std::sort(row.begin(), row.end());
       row.erase(std::unique(row.begin(), row.end()), row.end());
       adjacency.insert(adjacency.end(), row.begin(), row.end());
       offset[i + 1] = adjacency.size();
+    }
+    weight.resize(adjacency.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* dense = w.row(i);
+      for (std::size_t t = offset[i]; t < offset[i + 1]; ++t) weight[t] = dense[adjacency[t]];
     }
   }
 };
@@ -109,7 +121,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
                  const float* __restrict p, std::size_t k, std::vector<Candidate>& buffer, std::int32_t* __restrict best_j) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
-  const std::size_t capacity = buffer.size();  // ≥ 2k
+  const std::size_t capacity = buffer.size();  // > k
   std::size_t size = 0;
   float threshold = -inf;  // values ≤ threshold can no longer enter the top k
   auto compact = [&] {
@@ -121,24 +133,37 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   };
   Vec8 top8 = minus_infinity;
   float top = -inf;
+  // Blocks of kScanBlock columns: a pure vector pass writes the reduced weights and flags the groups
+  // of 8 holding a value above the threshold; a scalar pass then visits only flagged groups. (Mixing
+  // the two in one loop made GCC keep the vectors in memory: 8× slower.)
+  constexpr std::size_t kScanBlock = 256;
+  alignas(32) float v[kScanBlock];
+  std::uint8_t flagged[kScanBlock / 8];
   std::size_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    Vec8 w8, y8, p8;
-    std::memcpy(&w8, row + j, sizeof w8);
-    std::memcpy(&y8, y + j, sizeof y8);
-    std::memcpy(&p8, p + j, sizeof p8);
-    const Mask8 ok = (w8 > zero) & (w8 < infinity);
-    const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
-    const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
-    top8 = top8 > q8 ? top8 : q8;
-    const Mask8 above = v8 > (zero + threshold);
-    std::uint64_t lanes[4];
-    std::memcpy(lanes, &above, sizeof lanes);
-    if ((lanes[0] | lanes[1] | lanes[2] | lanes[3]) == 0) continue;
-    for (int t = 0; t < 8; ++t) {
-      if (!(v8[t] > threshold) || j + t == self) continue;
-      buffer[size++] = {v8[t], static_cast<std::int32_t>(j + t)};
-      if (size == capacity) compact();
+  for (; j + kScanBlock <= n; j += kScanBlock) {
+    const Vec8 bar = zero + threshold;
+    for (std::size_t g = 0; g < kScanBlock / 8; ++g) {
+      Vec8 w8, y8, p8;
+      std::memcpy(&w8, row + j + 8 * g, sizeof w8);
+      std::memcpy(&y8, y + j + 8 * g, sizeof y8);
+      std::memcpy(&p8, p + j + 8 * g, sizeof p8);
+      const Mask8 ok = (w8 > zero) & (w8 < infinity);
+      const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
+      const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+      top8 = top8 > q8 ? top8 : q8;
+      std::memcpy(v + 8 * g, &v8, sizeof v8);
+      const Mask8 above = v8 > bar;
+      std::uint64_t lanes[4];
+      std::memcpy(lanes, &above, sizeof lanes);
+      flagged[g] = (lanes[0] | lanes[1] | lanes[2] | lanes[3]) != 0;
+    }
+    for (std::size_t g = 0; g < kScanBlock / 8; ++g) {
+      if (!flagged[g]) continue;
+      for (std::size_t t = 8 * g; t < 8 * g + 8; ++t) {
+        if (!(v[t] > threshold) || j + t == self) continue;
+        buffer[size++] = {v[t], static_cast<std::int32_t>(j + t)};
+        if (size == capacity) compact();
+      }
     }
   }
   for (; j < n; ++j) {
@@ -153,8 +178,12 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   const std::size_t filled = std::min(size, k);
-  std::partial_sort(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled),
-                    buffer.begin() + static_cast<std::ptrdiff_t>(size));
+  // The best `filled`, unordered beyond that (nobody needs the order: the graph is re-sorted by
+  // column when symmetrized).
+  if (size > filled) {
+    std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled - 1),
+                     buffer.begin() + static_cast<std::ptrdiff_t>(size));
+  }
   for (std::size_t t = 0; t < filled; ++t) best_j[t] = buffer[t].column;
   return {top, filled};
 }
@@ -174,7 +203,7 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
-    std::vector<Candidate> buffer(4 * k);
+    std::vector<Candidate> buffer(8 * k);
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
       std::int32_t* best_j = graph.neighbours.data() + i * k;
@@ -214,13 +243,13 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
       if ((++bids & 4095) == 0) cancel.throw_if_cancelled();
       const std::int32_t i = queue.front();
       queue.pop_front();
-      const float* row = w.row(static_cast<std::size_t>(i));
       // The self-loop (stay single, weight 0) is always a candidate.
       double best = -price[static_cast<std::size_t>(i)], second = kNegInf;
       std::int32_t best_j = i;
-      for (const std::int32_t* it = graph.begin(static_cast<std::size_t>(i)); it != graph.end(static_cast<std::size_t>(i)); ++it) {
-        const std::int32_t j = *it;
-        const double v = usable(row[j]) - price[static_cast<std::size_t>(j)];
+      const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
+      for (std::size_t t = from; t < to; ++t) {
+        const std::int32_t j = graph.adjacency[t];
+        const double v = usable(graph.weight[t]) - price[static_cast<std::size_t>(j)];
         if (v > best) {
           second = best;
           best = v;
@@ -338,12 +367,26 @@ void assignment_to_matching(ConstMatrix w, const std::vector<std::int32_t>& assi
   }
 }
 
-// Local search: place unmatched vertices (with a partner or by stealing one), then 2-swaps among
-// candidate neighbours. Every move strictly raises the total, so it terminates.
+// Local search: place unmatched vertices (with a partner, by stealing one, or along an augmenting
+// path of length 3), then 2-swaps among candidate neighbours driven by a worklist. Every move
+// strictly raises the total, so it terminates; candidate-edge weights come from the sparse graph,
+// so only the closing edge of a move reads the dense matrix.
 void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>& mate, const CancelToken& cancel) {
   const std::size_t n = w.rows;
-  auto weight = [&](std::int32_t a, std::int32_t b) { return usable(w.row(static_cast<std::size_t>(a))[b]); };
-  auto pair_weight = [&](std::int32_t a) { return mate[a] == kNone ? 0.0 : weight(a, mate[a]); };
+  auto dense = [&](std::int32_t a, std::int32_t b) { return usable(w.row(static_cast<std::size_t>(a))[b]); };
+  std::vector<double> pair_w(n, 0.0);  // weight of each vertex's current pair, 0 when single
+  auto link = [&](std::int32_t a, std::int32_t b, double wab) {
+    mate[a] = b;
+    mate[b] = a;
+    pair_w[a] = pair_w[b] = wab;
+  };
+  auto unlink = [&](std::int32_t a) {
+    mate[a] = kNone;
+    pair_w[a] = 0.0;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mate[i] != kNone) pair_w[i] = dense(static_cast<std::int32_t>(i), mate[i]);
+  }
 
   std::deque<std::int32_t> free_queue;
   auto place_free = [&] {
@@ -352,44 +395,45 @@ void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>&
       const std::int32_t u = free_queue.front();
       free_queue.pop_front();
       if (mate[u] != kNone) continue;
-      // Moves from a free u: pair with a free c; steal c from its partner d; or steal c and pair d
-      // with another free v (an augmenting path u–c=d–v).
       double best_gain = 0;
       std::int32_t best_c = kNone, best_v = kNone;
-      for (const std::int32_t* it = graph.begin(static_cast<std::size_t>(u)); it != graph.end(static_cast<std::size_t>(u)); ++it) {
-        const std::int32_t c = *it;
-        const std::int32_t d = mate[c];
-        const double gain = weight(u, c) - pair_weight(c);
+      double best_wuc = 0, best_wdv = 0;
+      for (std::size_t t = graph.offset[static_cast<std::size_t>(u)]; t < graph.offset[static_cast<std::size_t>(u) + 1]; ++t) {
+        const std::int32_t c = graph.adjacency[t];
+        const double wuc = usable(graph.weight[t]);
+        const double gain = wuc - pair_w[c];
         if (gain > best_gain) {
           best_gain = gain;
           best_c = c;
           best_v = kNone;
+          best_wuc = wuc;
         }
+        const std::int32_t d = mate[c];
         if (d == kNone) continue;
-        for (const std::int32_t* jt = graph.begin(static_cast<std::size_t>(d)); jt != graph.end(static_cast<std::size_t>(d)); ++jt) {
-          const std::int32_t v = *jt;
+        for (std::size_t s2 = graph.offset[static_cast<std::size_t>(d)]; s2 < graph.offset[static_cast<std::size_t>(d) + 1]; ++s2) {
+          const std::int32_t v = graph.adjacency[s2];
           if (v == u || mate[v] != kNone) continue;
-          const double path_gain = gain + weight(d, v);
-          if (path_gain > best_gain) {
-            best_gain = path_gain;
+          const double wdv = usable(graph.weight[s2]);
+          if (gain + wdv > best_gain) {
+            best_gain = gain + wdv;
             best_c = c;
             best_v = v;
+            best_wuc = wuc;
+            best_wdv = wdv;
           }
         }
       }
       if (best_c == kNone) continue;
       const std::int32_t freed = mate[best_c];
       if (freed != kNone) {
-        mate[freed] = kNone;
+        unlink(freed);
         if (best_v != kNone) {
-          mate[freed] = best_v;
-          mate[best_v] = freed;
+          link(freed, best_v, best_wdv);
         } else {
           free_queue.push_back(freed);
         }
       }
-      mate[best_c] = u;
-      mate[u] = best_c;
+      link(u, best_c, best_wuc);
       ++moves;
     }
   };
@@ -398,35 +442,56 @@ void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>&
   }
   place_free();
 
-  for (int sweep = 0; sweep < kMaxSwapSweeps; ++sweep) {
-    cancel.throw_if_cancelled();
-    std::size_t improved = 0;
-    for (std::size_t ai = 0; ai < n; ++ai) {
-      const std::int32_t a = static_cast<std::int32_t>(ai);
-      const std::int32_t b = mate[a];
-      if (b == kNone) continue;
-      const double wab = weight(a, b);
-      double best_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
-      std::int32_t best_c = kNone;
-      for (const std::int32_t* it = graph.begin(ai); it != graph.end(ai); ++it) {
-        const std::int32_t c = *it;
-        const std::int32_t d = mate[c];
-        if (c == b || d == kNone || d == a) continue;
-        const double gain = weight(a, c) + weight(b, d) - wab - weight(c, d);
-        if (gain > best_gain) {
-          best_gain = gain;
-          best_c = c;
-        }
-      }
-      if (best_c == kNone) continue;
-      const std::int32_t d = mate[best_c];
-      mate[a] = best_c;
-      mate[best_c] = a;
-      mate[b] = d;
-      mate[d] = b;
-      ++improved;
+  // 2-swaps: (a,b) + (c,d) → (a,c) + (b,d) for c a candidate of a.
+  std::deque<std::int32_t> work;
+  std::vector<char> queued(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (mate[i] != kNone) {
+      work.push_back(static_cast<std::int32_t>(i));
+      queued[i] = 1;
     }
-    if (improved == 0) break;
+  }
+  auto enqueue = [&](std::int32_t v) {
+    if (!queued[static_cast<std::size_t>(v)]) {
+      queued[static_cast<std::size_t>(v)] = 1;
+      work.push_back(v);
+    }
+  };
+  std::size_t steps = 0;
+  const std::size_t max_steps = static_cast<std::size_t>(kMaxSwapSweeps) * n;
+  while (!work.empty() && steps++ < max_steps) {
+    if ((steps & 1023) == 0) cancel.throw_if_cancelled();
+    const std::int32_t a = work.front();
+    work.pop_front();
+    queued[static_cast<std::size_t>(a)] = 0;
+    const std::int32_t b = mate[a];
+    if (b == kNone) continue;
+    const double wab = pair_w[a];
+    double best_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
+    std::int32_t best_c = kNone;
+    double best_wac = 0, best_wbd = 0;
+    for (std::size_t t = graph.offset[static_cast<std::size_t>(a)]; t < graph.offset[static_cast<std::size_t>(a) + 1]; ++t) {
+      const std::int32_t c = graph.adjacency[t];
+      const std::int32_t d = mate[c];
+      if (c == b || d == kNone || d == a) continue;
+      const double partial = usable(graph.weight[t]) - wab - pair_w[c];
+      const double wbd = dense(b, d);
+      const double gain = partial + wbd;
+      if (gain > best_gain) {
+        best_gain = gain;
+        best_c = c;
+        best_wac = usable(graph.weight[t]);
+        best_wbd = wbd;
+      }
+    }
+    if (best_c == kNone) continue;
+    const std::int32_t d = mate[best_c];
+    link(a, best_c, best_wac);
+    link(b, d, best_wbd);
+    enqueue(a);
+    enqueue(b);
+    enqueue(best_c);
+    enqueue(d);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (mate[i] == kNone) free_queue.push_back(static_cast<std::int32_t>(i));
@@ -523,11 +588,12 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   double max_weight = 0.0, mean_best = 0.0;
   for (int round = 0; round < options.rounds; ++round) {
     upper_bound = std::min(upper_bound, select_candidates(w, price, y, graph, threads, cancel));
-    graph.symmetrize(n);
+    graph.symmetrize(w);
     if (round == 0) {
       for (std::size_t i = 0; i < n; ++i) {
         if (graph.count[i] == 0) continue;
-        const double best = usable(w.row(i)[graph.of(i)[0]]);
+        double best = 0.0;
+        for (std::int32_t t = 0; t < graph.count[i]; ++t) best = std::max(best, usable(w.row(i)[graph.of(i)[t]]));
         max_weight = std::max(max_weight, best);
         mean_best += best / static_cast<double>(n);
       }
