@@ -11,8 +11,8 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
-#include "kindred/core/finite.h"
 #include "kindred/gemm/pair_scores.h"
 #include "kindred/matching/max_weight.h"
 #include "kindred/matching/pair_weights.h"
@@ -50,9 +50,9 @@ class MatchWorker final : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    try {
+    failure_.capture("match", [&] {
       if (job_) {
-        if (reject_non_finite("user", job_->user) || reject_non_finite("peer", job_->peer)) return;
+        if (failure_.reject_non_finite("user", job_->user) || failure_.reject_non_finite("peer", job_->peer)) return;
         backend::Backend& be = backend::by_name(job_->backend);
         backend_used_ = be.info().name;
         auto t0 = Clock::now();
@@ -64,40 +64,28 @@ class MatchWorker final : public Napi::AsyncWorker {
         } catch (const Error& e) {
           // The TS layer checked the filters, so what is left is a weight the transform overflowed.
           if (e.code() != Code::kInvalidArgument) throw;
-          fail_argument("transform", "a transform that keeps every pair weight finite", e.what());
+          failure_.invalid_argument("transform", "a transform that keeps every pair weight finite", e.what());
           return;
         }
         filters_ms_ = ms_since(t0);
       } else {
         const std::string problem = matching::weights_problem(ConstMatrix(weights_.data, weights_.rows, weights_.cols));
         if (!problem.empty()) {
-          fail_argument("weights", "a symmetric matrix of finite numbers or -Infinity", problem);
+          failure_.invalid_argument("weights", "a symmetric matrix of finite numbers or -Infinity", problem);
           return;
         }
       }
       const auto t0 = Clock::now();
       result_ = matching::max_weight_matching(ConstMatrix(weights_.data, weights_.rows, weights_.cols), tuning_, cancel_);
       matching_ms_ = ms_since(t0);
-    } catch (const Error& e) {
-      fail(e.code(), e.what());
-    } catch (const std::bad_alloc&) {
-      fail(Code::kOutOfMemory, "match: out of memory");
-    } catch (const std::exception& e) {
-      fail(Code::kInternal, std::string("match: ") + e.what());
-    }
+    });
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     refs_.Reset();
-    if (failed_) {
-      Napi::Error error = make_error(env, code_, message_);
-      if (!argument_.empty()) {
-        error.Set("argument", argument_);
-        error.Set("expected", expected_);
-        error.Set("received", received_);
-      }
-      deferred_.Reject(error.Value());
+    if (failure_.failed()) {
+      deferred_.Reject(failure_.to_error(env));
       return;
     }
     Napi::Int32Array mate = Napi::Int32Array::New(env, result_.mate.size());
@@ -120,30 +108,6 @@ class MatchWorker final : public Napi::AsyncWorker {
   }
 
  private:
-  void fail(Code code, std::string message) {
-    failed_ = true;
-    code_ = code;
-    message_ = std::move(message);
-  }
-
-  void fail_argument(const std::string& argument, const std::string& expected, const std::string& received) {
-    argument_ = argument;
-    expected_ = expected;
-    received_ = received;
-    fail(Code::kInvalidArgument, "Expected " + expected + " for " + argument + " but received " + received);
-  }
-
-  bool reject_non_finite(const char* name, ConstMatrix m) {
-    const std::size_t n = m.rows * m.cols;
-    const std::size_t at = first_non_finite(m.data, n);
-    if (at == n) return false;
-    const float v = m.data[at];
-    fail_argument(name, "finite numbers",
-                  std::string(v != v ? "NaN" : v > 0 ? "Infinity" : "-Infinity") + " at row " + std::to_string(at / m.cols) +
-                      ", column " + std::to_string(at % m.cols) + " (index " + std::to_string(at) + ")");
-    return true;
-  }
-
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference refs_;
   MutableMatrix weights_;
@@ -153,9 +117,7 @@ class MatchWorker final : public Napi::AsyncWorker {
   matching::MaxWeightResult result_;
   std::string backend_used_;
   double scores_ms_ = 0, filters_ms_ = 0, matching_ms_ = 0;
-  bool failed_ = false;
-  Code code_ = Code::kInternal;
-  std::string message_, argument_, expected_, received_;
+  WorkerFailure failure_;
 };
 
 // { candidates, rounds } → options; missing fields keep the defaults.

@@ -7,8 +7,8 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
-#include "kindred/core/finite.h"
 #include "kindred/gemm/pair_scores.h"
 
 namespace kindred::addon {
@@ -40,37 +40,19 @@ class PairScoresWorker final : public Napi::AsyncWorker {
   void Execute() override {
     // Non-finite input is rejected here, off the main thread, before any work: a NaN would
     // otherwise poison whole rows of scores silently.
-    if (reject_non_finite("a", a_view_) || reject_non_finite("b", b_view_)) return;
-    try {
+    if (failure_.reject_non_finite("a", a_view_) || failure_.reject_non_finite("b", b_view_)) return;
+    failure_.capture("pairScores", [&] {
       backend::Backend& be = backend::by_name(backend_name_);
       used_ = be.info().name;
       gemm::pair_scores(be, a_view_, b_view_, out_view_, cancel_);
-    } catch (const Error& e) {
-      error_code_ = e.code();
-      error_message_ = e.what();
-      failed_ = true;
-    } catch (const std::bad_alloc&) {
-      error_code_ = Code::kOutOfMemory;
-      error_message_ = "pairScores: out of memory";
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_code_ = Code::kInternal;
-      error_message_ = std::string("pairScores: ") + e.what();
-      failed_ = true;
-    }
+    });
   }
 
   void OnOK() override {
     Napi::Env env = Env();
     refs_.Reset();
-    if (failed_) {
-      Napi::Error error = make_error(env, error_code_, error_message_);
-      if (!argument_.empty()) {
-        error.Set("argument", argument_);
-        error.Set("expected", "finite numbers");
-        error.Set("received", received_);
-      }
-      deferred_.Reject(error.Value());
+    if (failure_.failed()) {
+      deferred_.Reject(failure_.to_error(env));
     } else {
       deferred_.Resolve(Napi::String::New(env, used_));
     }
@@ -82,22 +64,6 @@ class PairScoresWorker final : public Napi::AsyncWorker {
   }
 
  private:
-  // Finds the first NaN/±Inf of a matrix; on one, records an invalid-argument failure naming it.
-  bool reject_non_finite(const char* name, ConstMatrix m) {
-    const std::size_t n = m.rows * m.cols;  // checked against the array length on the JS thread
-    const std::size_t at = first_non_finite(m.data, n);
-    if (at == n) return false;
-    const float value = m.data[at];
-    received_ = std::string(value != value ? "NaN" : value > 0 ? "Infinity" : "-Infinity") + " at row " +
-                std::to_string(at / m.cols) + ", column " + std::to_string(at % m.cols) + " (index " +
-                std::to_string(at) + ")";
-    argument_ = name;
-    error_code_ = Code::kInvalidArgument;
-    error_message_ = "Expected finite numbers for " + argument_ + " but received " + received_;
-    failed_ = true;
-    return true;
-  }
-
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference refs_;
   ConstMatrix a_view_;
@@ -106,11 +72,7 @@ class PairScoresWorker final : public Napi::AsyncWorker {
   std::string backend_name_;
   CancelToken cancel_;
   std::string used_;
-  bool failed_ = false;
-  Code error_code_ = Code::kInternal;
-  std::string error_message_;
-  std::string argument_;  // set when an input was rejected
-  std::string received_;
+  WorkerFailure failure_;
 };
 
 }  // namespace

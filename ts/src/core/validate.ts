@@ -62,3 +62,30 @@ export function optionsObject<T extends object>(value: unknown, argument: string
   }
   return value as Partial<T>;
 }
+
+/** True when two typed arrays share bytes. */
+export function sharesMemory(x: ArrayBufferView, y: ArrayBufferView): boolean {
+  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+}
+
+/**
+ * Checks a caller-supplied output buffer: a Float32Array of rows×cols that overlaps none of the
+ * inputs (which are read while it is written). `inputs` names them for the message.
+ */
+export function outputBuffer(
+  value: unknown,
+  argument: string,
+  rows: number,
+  cols: number,
+  shape: string,
+  inputs: Readonly<Record<string, ArrayBufferView>>,
+): Float32Array {
+  const out = float32Array(value, argument);
+  matrixLength(out, argument, rows, cols, shape);
+  const names = Object.keys(inputs);
+  if (names.some((name) => sharesMemory(out, inputs[name]!))) {
+    throw invalidArgument(argument, `a buffer that does not overlap ${names.join(' or ')}`, out);
+  }
+  return out;
+}

@@ -10,12 +10,13 @@ import {
   matrixLength,
   optionalSignal,
   optionsObject,
+  outputBuffer,
 } from '../core/validate.js';
 import { type BackendChoice, resolveBackend } from '../native/backends.js';
 import { native } from '../native/binding.js';
 import { runAbortable } from './abortable.js';
-import { matchTuning, toMatchResult, type MatchResult, type MatchTuning } from './match-result.js';
-import { allocateScores, sharesMemory } from './pair-scores.js';
+import { MAX_POOL, matchTuning, toMatchResult, type MatchResult, type MatchTuning } from './match-result.js';
+import { allocateScores } from './pair-scores.js';
 
 /** How a score s = user_i · peer_j becomes a predicted outcome ŷ(i→j). */
 export type PairTransform =
@@ -67,7 +68,6 @@ export interface MatchEmbeddingsOptions extends MatchTuning {
   signal?: AbortSignal;
 }
 
-const MAX_USERS = 46_340;
 // The addon names its arguments plainly; the public API nests them under options.
 const ADDON_ARGUMENT_NAMES = { user: 'options.user', peer: 'options.peer', transform: 'options.transform' } as const;
 
@@ -95,7 +95,7 @@ export async function matchEmbeddings(options: MatchEmbeddingsOptions): Promise<
   const callSite = new Error();
   if (options === undefined) throw invalidArgument('options', 'an options object with user, peer, n and dim', options);
   const opts = optionsObject<MatchEmbeddingsOptions>(options, 'options');
-  const n = integerInRange(opts.n, 'options.n', 0, MAX_USERS);
+  const n = integerInRange(opts.n, 'options.n', 0, MAX_POOL);
   const dim = integerInRange(opts.dim, 'options.dim', 0, 2 ** 31 - 1);
   const user = float32Array(opts.user, 'options.user');
   const peer = float32Array(opts.peer, 'options.peer');
@@ -105,12 +105,7 @@ export async function matchEmbeddings(options: MatchEmbeddingsOptions): Promise<
   const filters = checkFilters(opts.filters ?? {}, n);
   const tuning = matchTuning(opts, 'options');
   const signal = optionalSignal(opts.signal, 'options.signal');
-  if (opts.buffer !== undefined) {
-    matrixLength(float32Array(opts.buffer, 'options.buffer'), 'options.buffer', n, n, 'n x n');
-    if (sharesMemory(opts.buffer, user) || sharesMemory(opts.buffer, peer)) {
-      throw invalidArgument('options.buffer', 'a buffer that does not overlap user or peer', opts.buffer);
-    }
-  }
+  if (opts.buffer !== undefined) outputBuffer(opts.buffer, 'options.buffer', n, n, 'n x n', { user, peer });
   const backend = resolveBackend(opts.backend, 'options.backend');
   const buffer = opts.buffer ?? allocateScores(n, n);
   const result = await runAbortable(

@@ -5,6 +5,9 @@ import { integerInRange, optionsObject } from '../core/validate.js';
 import type { BackendName } from '../native/backends.js';
 import type { NativeMatchResult, NativeMatchTuning } from '../native/binding.js';
 
+/** The largest pool a matcher takes: its n×n weights must fit one Float32Array. */
+export const MAX_POOL = 46_340;
+
 /** Tuning of the matcher. The defaults suit pools of 1,000–20,000. */
 export interface MatchTuning {
   /**

@@ -4,7 +4,7 @@
 import { float32Array, integerInRange, matrixLength, optionalSignal, optionsObject } from '../core/validate.js';
 import { native } from '../native/binding.js';
 import { runAbortable } from './abortable.js';
-import { matchTuning, toMatchResult, type MatchResult, type MatchTuning } from './match-result.js';
+import { MAX_POOL, matchTuning, toMatchResult, type MatchResult, type MatchTuning } from './match-result.js';
 
 /** Options of {@link matchWeights}. */
 export interface MatchWeightsOptions extends MatchTuning {
@@ -12,8 +12,6 @@ export interface MatchWeightsOptions extends MatchTuning {
   signal?: AbortSignal;
 }
 
-// n² floats must fit one Float32Array.
-const MAX_USERS = 46_340;
 
 /**
  * Pairs users to maximize the total weight of the pairs (a general, non-bipartite matching; a user
@@ -38,7 +36,7 @@ const MAX_USERS = 46_340;
 export async function matchWeights(weights: Float32Array, n: number, options: MatchWeightsOptions = {}): Promise<MatchResult> {
   const callSite = new Error();
   float32Array(weights, 'weights');
-  integerInRange(n, 'n', 0, MAX_USERS);
+  integerInRange(n, 'n', 0, MAX_POOL);
   matrixLength(weights, 'weights', n, n, 'n x n');
   const opts = optionsObject<MatchWeightsOptions>(options, 'options');
   const tuning = matchTuning(opts, 'options');

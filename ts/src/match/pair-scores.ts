@@ -10,6 +10,7 @@ import {
   matrixLength,
   optionalSignal,
   optionsObject,
+  outputBuffer,
 } from '../core/validate.js';
 import { type BackendChoice, resolveBackend } from '../native/backends.js';
 import { native } from '../native/binding.js';
@@ -74,12 +75,7 @@ export async function pairScores(a: Float32Array, b: Float32Array, options: Pair
     throw invalidArgument('options.rows x options.cols', `at most ${MAX_ELEMENTS} scores`, rows * cols);
   }
   const signal = optionalSignal(opts.signal, 'options.signal');
-  if (opts.out !== undefined) {
-    matrixLength(float32Array(opts.out, 'options.out'), 'options.out', rows, cols, 'rows x cols');
-    if (sharesMemory(opts.out, a) || sharesMemory(opts.out, b)) {
-      throw invalidArgument('options.out', 'a buffer that does not overlap a or b', opts.out);
-    }
-  }
+  if (opts.out !== undefined) outputBuffer(opts.out, 'options.out', rows, cols, 'rows x cols', { a, b });
   const backend = resolveBackend(opts.backend, 'options.backend');
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
   // Allocated only after every check has passed.
@@ -97,10 +93,4 @@ export function allocateScores(rows: number, cols: number): Float32Array {
       cause: error,
     });
   }
-}
-
-/** True when two Float32Arrays share bytes. */
-export function sharesMemory(x: ArrayBufferView, y: ArrayBufferView): boolean {
-  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return false;
-  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
