@@ -1,6 +1,7 @@
 #include "kindred/matching/max_weight.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -99,6 +100,7 @@ typedef std::int32_t Mask8 __attribute__((vector_size(32)));
 struct RowScan {
   float top;  // max_j w(i,j) − p(j) over usable pairs (the diagonal included if usable: harmless)
   std::size_t filled;
+  float kth;  // the k-th best reduced weight kept (−∞ when fewer than k)
 };
 
 // A reduced weight and its column, ordered best first; ties keep the lower column first, so the
@@ -118,12 +120,15 @@ struct Candidate {
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
-                 const float* __restrict p, std::size_t k, std::vector<Candidate>& buffer, std::int32_t* __restrict best_j) {
+                 const float* __restrict p, std::size_t k, float floor, std::vector<Candidate>& buffer,
+                 std::int32_t* __restrict best_j) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
   const std::size_t capacity = buffer.size();  // > k
   std::size_t size = 0;
-  float threshold = -inf;  // values ≤ threshold can no longer enter the top k
+  // Values ≤ threshold can no longer enter the top k. Starting at `floor` (a value known to be below
+  // the row's k-th best) skips most of the row from the first column on.
+  float threshold = floor;
   auto compact = [&] {
     std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(k - 1),
                      buffer.begin() + static_cast<std::ptrdiff_t>(size));
@@ -184,16 +189,25 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
     std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled - 1),
                      buffer.begin() + static_cast<std::ptrdiff_t>(size));
   }
-  for (std::size_t t = 0; t < filled; ++t) best_j[t] = buffer[t].column;
-  return {top, filled};
+  float kth = filled == k ? inf : -inf;
+  for (std::size_t t = 0; t < filled; ++t) {
+    best_j[t] = buffer[t].column;
+    if (filled == k) kth = std::min(kth, buffer[t].value);
+  }
+  return {top, filled, kth};
 }
 
 // One dense pass: each row's top-k partners by w(i,j) − y(j), and the dual bound for the prices p.
 // y is the symmetric dual of the last auction, y(j) = (value(j) + p(j)) / 2: the assignment LP of a
 // symmetric matrix has a symmetric optimal dual, and in it a vertex left single costs ~0, while p
 // alone would mark it expensive (it bid for itself) and hide it from everyone's list.
+//
+// `kth` holds each row's k-th best reduced weight from the previous pass (−∞ at first) and is
+// updated. Reduced weights moved by at most max|Δy| since then, so kth − max|Δy| is still below the
+// row's k-th best: a safe starting threshold for the scan.
 double select_candidates(ConstMatrix w, const std::vector<double>& price, const std::vector<double>& y,
-                         SparseGraph& graph, int threads, const CancelToken& cancel) {
+                         double y_shift, std::vector<float>& kth, SparseGraph& graph, int threads,
+                         const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
   // The scan runs in float; the bound is padded below by far more than float rounding can take off.
   std::vector<float> pf(price.begin(), price.end()), yf(y.begin(), y.end());
@@ -207,7 +221,17 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
       std::int32_t* best_j = graph.neighbours.data() + i * k;
-      const RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, buffer, best_j);
+      // The floor is lowered by the shift and a margin for float rounding; when it still turns out
+      // too high (fewer than k found), the row is scanned again from −∞.
+      const float previous = kth[i];
+      const float floor = previous == -std::numeric_limits<float>::infinity()
+                              ? previous
+                              : static_cast<float>(previous - y_shift - 1e-5 * (std::fabs(previous) + y_shift) - 1e-30);
+      RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, floor, buffer, best_j);
+      if (scan.filled < k && floor != -std::numeric_limits<float>::infinity()) {
+        scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, -std::numeric_limits<float>::infinity(), buffer, best_j);
+      }
+      kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
       graph.count[i] = static_cast<std::int32_t>(scan.filled);
       // π(i) = max(self-loop value −p(i), best real pair), padded by 2⁻²⁰ of the magnitudes involved
@@ -581,14 +605,23 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   graph.k = std::min<std::size_t>(static_cast<std::size_t>(options.candidates), n - 1);
   graph.neighbours.assign(mul_or_throw(n, graph.k, "n x candidates"), kNone);
   graph.count.assign(n, 0);
-  std::vector<double> price(n, 0.0), y(n, 0.0);
+  std::vector<double> price(n, 0.0), y(n, 0.0), previous_y(n, 0.0);
+  std::vector<float> kth(n, -std::numeric_limits<float>::infinity());
   std::vector<std::int32_t> assigned(n, kNone);
 
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
   for (int round = 0; round < options.rounds; ++round) {
-    upper_bound = std::min(upper_bound, select_candidates(w, price, y, graph, threads, cancel));
+    double y_shift = 0.0;
+    for (std::size_t i = 0; i < n; ++i) y_shift = std::max(y_shift, std::fabs(y[i] - previous_y[i]));
+    previous_y = y;
+    auto t0 = std::chrono::steady_clock::now();
+    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_shift, kth, graph, threads, cancel));
+    auto t1 = std::chrono::steady_clock::now();
     graph.symmetrize(w);
+    auto t2 = std::chrono::steady_clock::now();
+    result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
+    result.seconds_graph += std::chrono::duration<double>(t2 - t1).count();
     if (round == 0) {
       for (std::size_t i = 0; i < n; ++i) {
         if (graph.count[i] == 0) continue;
@@ -602,7 +635,9 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     const double final_epsilon = kFinalEpsilonScale * mean_best;
     const double first_epsilon =
         round == 0 ? max_weight / kFirstEpsilonDivisor : std::max(final_epsilon, max_weight / (kFirstEpsilonDivisor * 36));
+    t0 = std::chrono::steady_clock::now();
     auction(w, graph, price, assigned, first_epsilon, final_epsilon, cancel);
+    result.seconds_auction += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (std::size_t i = 0; i < n; ++i) {
       const std::int32_t j = assigned[i];
       const double value = (j == kNone || static_cast<std::size_t>(j) == i) ? -price[i] : usable(w.row(i)[j]) - price[j];
@@ -613,12 +648,14 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     result.upper_bound = 0;
     return result;
   }
+  const auto repair_start = std::chrono::steady_clock::now();
   if (n <= kExactMaxVertices) {
     exact_small(w, result.mate);
   } else {
     assignment_to_matching(w, assigned, result.mate);
     improve(w, graph, result.mate, cancel);
   }
+  result.seconds_repair = std::chrono::duration<double>(std::chrono::steady_clock::now() - repair_start).count();
 
   for (std::size_t i = 0; i < n; ++i) {
     const std::int32_t j = result.mate[i];

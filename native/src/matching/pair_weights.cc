@@ -1,6 +1,6 @@
 #include "kindred/matching/pair_weights.h"
 
-// The x86-64-v3 clone works on AVX-sized vectors; GCC warns that passing them changes the ABI
+// The x86-64-v3 version works on AVX-sized vectors; GCC warns that returning them changes the ABI
 // without AVX. They never cross a non-inlined call, so the warning does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -15,6 +15,7 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "kindred/core/check.h"
@@ -23,30 +24,35 @@
 namespace kindred::matching {
 namespace {
 
-// Compiled for AVX2+FMA and for baseline x86-64; the loader picks at run time (as the portable
-// GEMM kernel does). The sanitizer build defines KINDRED_NO_CLONES: its runtime cannot resolve ifuncs.
+// Two versions of the kernels, picked by the loader at run time as for the portable GEMM: one for
+// AVX2+FMA (x86-64-v3) and a baseline one. They differ in body, not only in flags — the exp is
+// computed differently with and without a fused multiply-add — so they are two target("...")
+// overloads (GCC function multiversioning) rather than target_clones. The sanitizer build defines
+// KINDRED_NO_CLONES: its runtime cannot resolve ifuncs.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
-#define KINDRED_PW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define KINDRED_PW_MULTIVERSION 1
 #else
-#define KINDRED_PW_CLONES
+#define KINDRED_PW_MULTIVERSION 0
 #endif
 
-// Tiles are kTile × kTile; a task handles one tile and its mirror (two 16 KiB blocks at 64, both
-// stay in L1 while their 8×8 blocks are paired up).
-#ifndef KINDRED_PW_TILE
-#define KINDRED_PW_TILE 64
+// Whether code compiled without a target attribute has a hardware fused multiply-add.
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+constexpr bool kNativeFma = true;
+#else
+constexpr bool kNativeFma = false;
 #endif
-constexpr std::size_t kTile = KINDRED_PW_TILE;
-#ifndef KINDRED_PW_AHEAD
-#define KINDRED_PW_AHEAD 2
-#endif
-constexpr std::size_t kAhead = KINDRED_PW_AHEAD;  // strips prefetched ahead
+
+#define KINDRED_PW_INLINE __attribute__((always_inline)) inline
+
+// Tiles are kTile × kTile; a task pairs one tile with its mirror, walking them in 8×8 blocks strip
+// by strip: a strip of the tile (8 rows × kTile) against a column slab of the mirror (kTile rows ×
+// 8), whose cache lines the next strip reuses while they are still in L1.
+constexpr std::size_t kTile = 128;
 constexpr std::size_t kBlock = 8;  // the register block: one AVX vector of floats per row
-static_assert(kTile % kBlock == 0, "tiles hold whole blocks");
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr std::uint32_t kNegInfBits = 0xff800000u;
 
-// Eight floats (an AVX register in the x86-64-v3 clone, two SSE registers otherwise) and friends.
+// Eight floats (an AVX register in the x86-64-v3 version, two SSE registers otherwise) and friends.
 // GCC/Clang vector types rather than plain loops: the 8×8 transposes need explicit shuffles.
 typedef float V8f __attribute__((vector_size(32)));
 typedef std::uint32_t V8u __attribute__((vector_size(32)));
@@ -54,8 +60,6 @@ typedef std::int32_t V8i __attribute__((vector_size(32)));
 typedef float V4f __attribute__((vector_size(16)));
 typedef double V4d __attribute__((vector_size(32)));
 typedef std::uint64_t V4q __attribute__((vector_size(32)));
-
-#define KINDRED_PW_INLINE __attribute__((always_inline)) inline
 
 template <typename V, typename T>
 KINDRED_PW_INLINE V load(const T* p) {
@@ -65,27 +69,65 @@ KINDRED_PW_INLINE V load(const T* p) {
 }
 
 template <typename V, typename T>
-KINDRED_PW_INLINE void store(T* p, V v) {
+KINDRED_PW_INLINE void store(T* p, const V& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
 // --- exp ----------------------------------------------------------------------------------------
-// e^x = 2^k · e^r with k = round(x / ln 2), |r| <= ln(2)/2, done in double: the argument w·s + b is
-// formed exactly enough (a float product is exact in double), r carries no cancellation error worth
-// naming, the polynomial is within 2.6e-9 relative of e^r, and p · 2^k is rounded to float once — so
-// overflow gives +inf and underflow correctly rounded subnormals, then 0, as the IEEE conversion
-// does. Arithmetic, compares and bit moves only: no branch, no table lookup.
+// e^x = 2^k · e^r with k = round(x / ln 2) and |r| <= ln(2)/2, then a polynomial for e^r. The
+// argument x = w·s + b is never rounded to float on its own: the double path forms it in double
+// (a float product is exact there), the FMA path forms r = w·s + b - k·ln 2 with one rounding at the
+// size of r. So the weight's error is the exp's own, not |x| · 2^-24 (or |w·s| · 2^-24).
+// Arithmetic, compares and bit moves only: no branch, no table, nothing that stops vectorization.
 constexpr double kExpLo = -110.0;  // e^-110 < 2^-158: rounds to 0 in float
 constexpr double kExpHi = 90.0;    // e^90 > FLT_MAX: rounds to +inf
 constexpr double kLog2e = 1.4426950408889634074;
 constexpr double kLn2 = 0.69314718055994530942;
-constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 · 2^52: adding it rounds to an integer in the low bits
-// Chebyshev fit of e^r on [-ln(2)/2, ln(2)/2], degree 6 (max relative error 2.6e-9 = 0.02 ulp of float).
+// Chebyshev fit of e^r on [-ln(2)/2, ln(2)/2], degree 6: relative error 2.6e-9 (0.02 ulp of float).
 constexpr double kP6 = 0.0013941108433972674, kP5 = 0.008375126398153335, kP4 = 0.04166635289677516,
                  kP3 = 0.16666415514653277, kP2 = 0.5000000047117757, kP1 = 1.000000037716214, kP0 = 1.0;
 
-// x must already lie in about [kExpLo, kExpHi] (or be NaN): exp8 clamps the scores, not x.
-KINDRED_PW_INLINE V4f exp4(V4d x) {
+// The FMA path clamps the scores to [s_lo, s_hi], where w·s + b stays within [kExpLo, kExpHi] (so
+// ±inf scores give 0 or +inf even for w = 0); where a bound passes FLT_MAX it is FLT_MAX, |w| being
+// then so small that w·FLT_MAX + b is still in range. NaN passes through. It also needs b = b_hi +
+// b_lo with b_hi a multiple of 2^-9: `split` says it has them (|b| < 16384, which also keeps the
+// rounding of the bounds to float harmless; see exp8_fma).
+struct ExpArgs {
+  float w, b;
+  float s_lo, s_hi;
+  float b_hi, b_lo;
+  bool split;
+};
+
+ExpArgs exp_args(float w, float b) {
+  ExpArgs a{w, b, -FLT_MAX, FLT_MAX, b, 0.0f, false};
+  if (w != 0.0f) {
+    double lo = (kExpLo - b) / w, hi = (kExpHi - b) / w;
+    if (w < 0.0f) std::swap(lo, hi);
+    a.s_lo = static_cast<float>(std::max(lo, -static_cast<double>(FLT_MAX)));
+    a.s_hi = static_cast<float>(std::min(hi, static_cast<double>(FLT_MAX)));
+  }
+  if (std::fabs(b) < 16384.0f) {
+    a.b_hi = static_cast<float>(std::nearbyint(static_cast<double>(b) * 512.0) / 512.0);
+    a.b_lo = b - a.b_hi;  // exact: the bits of b below 2^-9
+    a.split = true;
+  }
+  return a;
+}
+
+KINDRED_PW_INLINE V8f clamp_scores(const V8f& scores, const ExpArgs& e) {
+  const V8f s = scores < e.s_lo ? V8f{} + e.s_lo : scores;  // NaN fails both compares and stays NaN
+  return s > e.s_hi ? V8f{} + e.s_hi : s;
+}
+
+// Without FMA (and for |b| >= 16384): x = w·s + b, k, r and the polynomial in double, four lanes at a
+// time, x clamped to [kExpLo, kExpHi], and p · 2^k rounded to float once, so overflow gives +inf and
+// underflow correctly rounded subnormals, then 0. Error: 0.53 ulp, for about twice the work.
+constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 · 2^52: adding it rounds to an integer in the low bits
+
+KINDRED_PW_INLINE V4f exp4_double(const V4d& arg) {
+  V4d x = arg < kExpLo ? V4d{} + kExpLo : arg;  // NaN fails both compares and stays NaN
+  x = x > kExpHi ? V4d{} + kExpHi : x;
   const V4d t = x * kLog2e + kRoundMagic;
   const V4d k = t - kRoundMagic;
   const V4d r = x - k * kLn2;
@@ -100,43 +142,68 @@ KINDRED_PW_INLINE V4f exp4(V4d x) {
   return __builtin_convertvector(p * scale, V4f);
 }
 
-// The scores for which w·s + b stays within [kExpLo, kExpHi]: clamping s to them (in float, eight
-// lanes at a time) keeps x in range for the exponent trick. Where a bound passes FLT_MAX it is
-// FLT_MAX: |w| is then so small that w·FLT_MAX + b is still in range. NaN passes through.
-struct ExpArgs {
-  double w, b;
-  float s_lo, s_hi;
-};
+KINDRED_PW_INLINE V8f exp8_double(const V8f& scores, const ExpArgs& e) {
+  // Only ±inf is clamped here (to ±FLT_MAX, so that w = 0 gives exp(b)); x is clamped in double.
+  V8f s = scores < -FLT_MAX ? V8f{} - FLT_MAX : scores;
+  s = s > FLT_MAX ? V8f{} + FLT_MAX : s;
+  // Element by element: GCC 12 lowers a __builtin_convertvector of four floats to two narrow
+  // conversions, this to one vcvtps2pd.
+  const V4d lo = {static_cast<double>(s[0]), static_cast<double>(s[1]), static_cast<double>(s[2]),
+                  static_cast<double>(s[3])};
+  const V4d hi = {static_cast<double>(s[4]), static_cast<double>(s[5]), static_cast<double>(s[6]),
+                  static_cast<double>(s[7])};
+  const double w = e.w, b = e.b;
+  return __builtin_shufflevector(exp4_double(lo * w + b), exp4_double(hi * w + b), 0, 1, 2, 3, 4, 5, 6, 7);
+}
 
-ExpArgs exp_args(float w, float b) {
-  ExpArgs a{w, b, -FLT_MAX, FLT_MAX};
-  if (w != 0.0f) {
-    double lo = (kExpLo - b) / w, hi = (kExpHi - b) / w;
-    if (w < 0.0f) std::swap(lo, hi);
-    a.s_lo = static_cast<float>(std::max(lo, -static_cast<double>(FLT_MAX)));
-    a.s_hi = static_cast<float>(std::min(hi, static_cast<double>(FLT_MAX)));
+// With FMA: all in float, eight lanes. k comes from y = fl(w·s + b); then r = w·s + b - k·ln 2 is
+// formed without losing w·s + b: k·ln2_hi (9 significant bits) and b_hi (a multiple of 2^-9) are
+// multiples of 2^-9, so c = b_hi - k·ln2_hi is exact (for |b| < 16384), and fma(w, s, c) rounds the
+// exact w·s + b_hi - k·ln2_hi once, at the size of r. What is left, b_lo - k·ln2_lo, is tiny.
+// Error: about 1 ulp. A larger |b| (absurd for a bias) takes the double path instead.
+constexpr float kLog2eF = 1.44269504f;
+constexpr float kRoundMagicF = 12582912.0f;  // 1.5 · 2^23
+constexpr float kLn2HiF = 0.693359375f;      // 355/512: k · kLn2HiF is exact
+constexpr float kLn2LoF = -2.12194440e-4f;   // ln 2 - kLn2HiF
+constexpr float kP6F = static_cast<float>(kP6), kP5F = static_cast<float>(kP5), kP4F = static_cast<float>(kP4),
+                kP3F = static_cast<float>(kP3), kP2F = static_cast<float>(kP2), kP1F = static_cast<float>(kP1);
+
+// a·b + c with one rounding, per lane: GCC turns the eight calls into one vfmadd where the target has
+// FMA (only such code calls it).
+KINDRED_PW_INLINE V8f fma8(const V8f& a, const V8f& b, const V8f& c) {
+  V8f r;
+  for (int l = 0; l < 8; ++l) r[l] = __builtin_fmaf(a[l], b[l], c[l]);
+  return r;
+}
+
+KINDRED_PW_INLINE V8f exp8_fma(const V8f& scores, const ExpArgs& e) {
+  const V8f s = clamp_scores(scores, e);
+  const V8f w = V8f{} + e.w;
+  const V8f y = fma8(s, w, V8f{} + e.b);
+  const V8f t = y * kLog2eF + kRoundMagicF;
+  const V8f k = t - kRoundMagicF;
+  const V8f c = fma8(-k, V8f{} + kLn2HiF, V8f{} + e.b_hi);  // exact
+  const V8f r = fma8(s, w, c) + fma8(-k, V8f{} + kLn2LoF, V8f{} + e.b_lo);
+  V8f q = r * kP6F + kP5F;
+  q = q * r + kP4F;
+  q = q * r + kP3F;
+  q = q * r + kP2F;
+  q = q * r + kP1F;
+  q = q * r + 1.0f;
+  // k in [-160, 130] does not fit one float exponent: scale by 2^(k/2) twice. The last product
+  // rounds once, so subnormal results are correctly rounded from q.
+  const V8i ki = reinterpret_cast<V8i>(t) - reinterpret_cast<V8i>(V8f{} + kRoundMagicF);
+  const V8i k1 = ki >> 1, k2 = ki - k1;
+  return q * reinterpret_cast<V8f>((k1 + 127) << 23) * reinterpret_cast<V8f>((k2 + 127) << 23);
+}
+
+template <bool kFma>
+KINDRED_PW_INLINE V8f exp8(const V8f& s, const ExpArgs& e) {
+  if constexpr (kFma) {
+    return exp8_fma(s, e);
+  } else {
+    return exp8_double(s, e);
   }
-  return a;
-}
-
-// Halves of eight floats as doubles, and back. Written element by element: GCC 12 lowers a
-// __builtin_convertvector of four floats to two narrow conversions, this to one vcvtps2pd; and
-// gluing halves through memory would stall store forwarding.
-KINDRED_PW_INLINE V4d lower_half(V8f v) {
-  return V4d{static_cast<double>(v[0]), static_cast<double>(v[1]), static_cast<double>(v[2]), static_cast<double>(v[3])};
-}
-
-KINDRED_PW_INLINE V4d upper_half(V8f v) {
-  return V4d{static_cast<double>(v[4]), static_cast<double>(v[5]), static_cast<double>(v[6]), static_cast<double>(v[7])};
-}
-
-KINDRED_PW_INLINE V8f concat(V4f lo, V4f hi) { return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7); }
-
-// exp(w·s + b) for eight scores.
-KINDRED_PW_INLINE V8f exp8(V8f s, const ExpArgs& e) {
-  s = s < e.s_lo ? V8f{} + e.s_lo : s;  // NaN fails both compares and stays NaN
-  s = s > e.s_hi ? V8f{} + e.s_hi : s;
-  return concat(exp4(lower_half(s) * e.w + e.b), exp4(upper_half(s) * e.w + e.b));
 }
 
 // --- 8×8 transpose (unpack, shuffle, swap 128-bit halves: 24 shuffles for 64 floats) -------------
@@ -189,8 +256,8 @@ class BlockedSet {
   mutable std::vector<std::uint64_t> keys_;
 };
 
-// Filter arrays copied with zero padding to a whole number of blocks, so a block at the edge of
-// the matrix loads eight lanes without reading past the caller's arrays.
+// Filter arrays copied with kBlock zeros after the end, so a block at the edge of the matrix loads
+// eight lanes without reading past the caller's arrays.
 struct PaddedMutual {
   std::vector<std::uint32_t> attr;  // widened: GCC 12 converts eight bytes to eight lanes one by one
   std::vector<std::uint32_t> accepts;
@@ -206,11 +273,12 @@ struct Pass {
   BlockedSet blocked;
 };
 
+// --- the kernel ----------------------------------------------------------------------------------
 // One block pair: rows [bi, bi+8) × columns [bj, bj+8) at `a` (row stride lda) and its mirror at `b`
 // (ldb); for a diagonal block (self) a == b. Computes every weight in registers, then either stores
 // W and Wᵀ and adds the finite pairs to *count, or — when an allowed weight is not finite — stores
-// nothing and returns false.
-template <Transform::Kind kKind>
+// nothing and returns false. Only `rows` × `cols` of the block are real (the rest is padding).
+template <Transform::Kind kKind, bool kFma>
 KINDRED_PW_INLINE bool block_pair(const Pass& pass, std::size_t bi, std::size_t bj, std::size_t rows, std::size_t cols,
                                   float* a, std::size_t lda, float* b, std::size_t ldb, bool self, V8u* count) {
   const V8u lane = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -218,11 +286,10 @@ KINDRED_PW_INLINE bool block_pair(const Pass& pass, std::size_t bi, std::size_t 
   V8f w[kBlock];
   for (std::size_t r = 0; r < kBlock; ++r) w[r] = load<V8f>(b + r * ldb);
   transpose8(w);  // w[r][c] = s(j → i) for i = bi + r, j = bj + c
-  const ExpArgs& e = pass.exp;
   V8u bad = {}, counted = {};
   for (std::size_t r = 0; r < kBlock; ++r) {
-    // The filters for row i = bi + r against the eight columns (symmetric, so they hold for the
-    // mirror too); the column data is reloaded per row from L1 rather than kept in registers.
+    // The filters for row i = bi + r against the eight columns; symmetric, so they hold for the
+    // mirror too. The column data is reloaded per row from L1 rather than held in registers.
     V8u mask = r < rows ? col_valid : V8u{};
     if (self) mask &= reinterpret_cast<V8u>(lane != static_cast<std::uint32_t>(r));
     for (const PaddedMutual& m : pass.mutual) {
@@ -238,7 +305,7 @@ KINDRED_PW_INLINE bool block_pair(const Pass& pass, std::size_t bi, std::size_t 
     const V8f s = load<V8f>(a + r * lda);
     V8f sum;
     if constexpr (kKind == Transform::Kind::kExp) {
-      sum = exp8(s, e) + exp8(w[r], e);
+      sum = exp8<kFma>(s, pass.exp) + exp8<kFma>(w[r], pass.exp);
     } else {
       sum = s + w[r];
     }
@@ -267,9 +334,7 @@ KINDRED_PW_INLINE bool block_pair(const Pass& pass, std::size_t bi, std::size_t 
 
 // One strip: block row [bi, bi + rows) against the block columns [bj, c1), each paired with its
 // mirror. Returns c1 when done, or the column of a block it could not finish (left untouched).
-// Never throws: an exception leaving a target_clones function is not unwound (GCC 12 treats the
-// call through the ifunc as nothrow and std::terminate runs), so the caller deals with the stop.
-template <Transform::Kind kKind>
+template <Transform::Kind kKind, bool kFma>
 KINDRED_PW_INLINE std::size_t walk_strip(const Pass& pass, std::size_t bi, std::size_t rows, std::size_t bj,
                                          std::size_t c1, std::size_t* finite_pairs) {
   const MutableMatrix s = pass.scores;
@@ -281,13 +346,13 @@ KINDRED_PW_INLINE std::size_t walk_strip(const Pass& pass, std::size_t bi, std::
     float* b = s.row(bj) + bi;
     bool done;
     if (rows == kBlock && cols == kBlock) {
-      done = block_pair<kKind>(pass, bi, bj, rows, cols, a, s.stride, b, s.stride, self, &count);
+      done = block_pair<kKind, kFma>(pass, bi, bj, rows, cols, a, s.stride, b, s.stride, self, &count);
     } else {
-      // The edge of the matrix: through zero-padded copies (the padding lanes are masked out).
+      // The edge of a tile: through zero-padded copies (the padding lanes are masked out).
       float pa[kBlock * kBlock] = {}, pb[kBlock * kBlock] = {};
       for (std::size_t r = 0; r < rows; ++r) std::memcpy(pa + r * kBlock, a + r * s.stride, cols * sizeof(float));
       for (std::size_t r = 0; r < cols; ++r) std::memcpy(pb + r * kBlock, b + r * s.stride, rows * sizeof(float));
-      done = block_pair<kKind>(pass, bi, bj, rows, cols, pa, kBlock, pb, kBlock, self, &count);
+      done = block_pair<kKind, kFma>(pass, bi, bj, rows, cols, pa, kBlock, pb, kBlock, self, &count);
       if (done) {
         // On a diagonal block a and b are the same memory and W is symmetric: either copy will do.
         for (std::size_t r = 0; r < rows; ++r) std::memcpy(a + r * s.stride, pa + r * kBlock, cols * sizeof(float));
@@ -302,26 +367,52 @@ KINDRED_PW_INLINE std::size_t walk_strip(const Pass& pass, std::size_t bi, std::
   return bj;
 }
 
-KINDRED_PW_CLONES
-std::size_t walk_strip_exp(const Pass& pass, std::size_t bi, std::size_t rows, std::size_t bj, std::size_t c1,
-                           std::size_t* finite_pairs) {
-  return walk_strip<Transform::Kind::kExp>(pass, bi, rows, bj, c1, finite_pairs);
+template <bool kFma>
+KINDRED_PW_INLINE std::size_t walk_strip_for(const Pass& pass, std::size_t bi, std::size_t rows, std::size_t bj,
+                                             std::size_t c1, std::size_t* finite_pairs) {
+  if (pass.transform.kind == Transform::Kind::kIdentity) {
+    return walk_strip<Transform::Kind::kIdentity, false>(pass, bi, rows, bj, c1, finite_pairs);
+  }
+  if (kFma && pass.exp.split) return walk_strip<Transform::Kind::kExp, true>(pass, bi, rows, bj, c1, finite_pairs);
+  return walk_strip<Transform::Kind::kExp, false>(pass, bi, rows, bj, c1, finite_pairs);
 }
 
-KINDRED_PW_CLONES
-std::size_t walk_strip_identity(const Pass& pass, std::size_t bi, std::size_t rows, std::size_t bj, std::size_t c1,
-                                std::size_t* finite_pairs) {
-  return walk_strip<Transform::Kind::kIdentity>(pass, bi, rows, bj, c1, finite_pairs);
-}
-
-// exp(w·s + b) for one score, through the same vector code as the kernel (same clone, same result).
-KINDRED_PW_CLONES
-float exp_one(float s, float w, float b) {
-  const ExpArgs e = exp_args(w, b);
+template <bool kFma>
+KINDRED_PW_INLINE float exp_one_for(float s, float w, float b) {
   const V8f v = {s, 0, 0, 0, 0, 0, 0, 0};
-  return exp8(v, e)[0];
+  const ExpArgs e = exp_args(w, b);
+  return (kFma && e.split ? exp8<true>(v, e) : exp8<false>(v, e))[0];
 }
 
+// The entry points, one per version. They never throw: an exception leaving a multiversioned
+// function is not unwound (GCC 12 treats the call through the ifunc as nothrow, so std::terminate
+// runs); the kernel stops at a block it cannot finish and the caller deals with it.
+#if KINDRED_PW_MULTIVERSION
+__attribute__((target("default"))) std::size_t walk_strip_any(const Pass& pass, std::size_t bi, std::size_t rows,
+                                                              std::size_t bj, std::size_t c1, std::size_t* finite) {
+  return walk_strip_for<kNativeFma>(pass, bi, rows, bj, c1, finite);
+}
+__attribute__((target("arch=x86-64-v3"))) std::size_t walk_strip_any(const Pass& pass, std::size_t bi,
+                                                                      std::size_t rows, std::size_t bj,
+                                                                      std::size_t c1, std::size_t* finite) {
+  return walk_strip_for<true>(pass, bi, rows, bj, c1, finite);
+}
+// exp(w·s + b) for one score, through the same code as the kernel (same version, same result).
+__attribute__((target("default"))) float exp_one(float s, float w, float b) {
+  return exp_one_for<kNativeFma>(s, w, b);
+}
+__attribute__((target("arch=x86-64-v3"))) float exp_one(float s, float w, float b) {
+  return exp_one_for<true>(s, w, b);
+}
+#else
+std::size_t walk_strip_any(const Pass& pass, std::size_t bi, std::size_t rows, std::size_t bj, std::size_t c1,
+                           std::size_t* finite) {
+  return walk_strip_for<kNativeFma>(pass, bi, rows, bj, c1, finite);
+}
+float exp_one(float s, float w, float b) { return exp_one_for<kNativeFma>(s, w, b); }
+#endif
+
+// --- the rare path -------------------------------------------------------------------------------
 float transform_one(const Transform& t, float s) {
   return t.kind == Transform::Kind::kIdentity ? s : exp_one(s, t.w, t.b);
 }
@@ -337,9 +428,9 @@ std::string describe(const Transform& t, float s, float f) {
   return out.str();
 }
 
-// The rare path for a block the kernel would not finish: pair by pair, in scalar code. A non-finite
-// weight on a blocked pair becomes -inf (the pair is forbidden anyway); anywhere else it is an error.
-// Returns how many pairs got a finite weight.
+// A block the kernel would not finish, pair by pair in scalar code (same exp, same sums). A
+// non-finite weight on a blocked pair becomes -inf (the pair is forbidden anyway); anywhere else it
+// is an error. Returns how many pairs got a finite weight.
 [[gnu::cold, gnu::noinline]] std::size_t resolve_block(const Pass& pass, std::size_t bi, std::size_t bj,
                                                        std::size_t r1, std::size_t c1) {
   const MutableMatrix s = pass.scores;
@@ -383,34 +474,15 @@ std::string describe(const Transform& t, float s, float f) {
   return finite;
 }
 
-// Asks for strip [bi, bi + 8) × [bj, c1) and its mirror column slab ahead of use, with intent to
-// write: the slab is one cache line in each of up to kTile rows, which no hardware prefetcher
-// predicts.
-void prefetch_strip(MutableMatrix s, std::size_t bi, std::size_t r1, std::size_t bj, std::size_t c1) {
-  constexpr std::size_t kLine = 64 / sizeof(float);
-  for (std::size_t i = bi; i < std::min(bi + kBlock, r1); ++i) {
-    for (std::size_t j = bj; j < c1; j += kLine) __builtin_prefetch(s.row(i) + j, 1, 3);
-  }
-  for (std::size_t j = bj; j < c1; ++j) __builtin_prefetch(s.row(j) + bi, 1, 3);
-}
-
 // Tile pair (I, J): rows [r0, r1) × columns [c0, c1) and the mirror, strip by strip. Returns how
 // many pairs got a finite weight.
 std::size_t weigh_tile_pair(const Pass& pass, std::size_t r0, std::size_t r1, std::size_t c0, std::size_t c1) {
-  const bool exp = pass.transform.kind == Transform::Kind::kExp;
   const bool diagonal = r0 == c0;
   std::size_t finite = 0;
-  for (std::size_t bi = r0; bi < std::min(r1, r0 + kAhead * kBlock); bi += kBlock) {
-    prefetch_strip(pass.scores, bi, r1, diagonal ? bi : c0, c1);
-  }
   for (std::size_t bi = r0; bi < r1; bi += kBlock) {
-    const std::size_t ahead = bi + kAhead * kBlock;
-    if (ahead < r1) prefetch_strip(pass.scores, ahead, r1, diagonal ? ahead : c0, c1);
     const std::size_t rows = std::min(kBlock, r1 - bi);
     std::size_t bj = diagonal ? bi : c0;
-    for (;;) {
-      bj = exp ? walk_strip_exp(pass, bi, rows, bj, c1, &finite) : walk_strip_identity(pass, bi, rows, bj, c1, &finite);
-      if (bj >= c1) break;
+    while ((bj = walk_strip_any(pass, bi, rows, bj, c1, &finite)) < c1) {
       finite += resolve_block(pass, bi, bj, r1, c1);
       bj += kBlock;
     }
@@ -467,8 +539,9 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
   const std::size_t n = scores.rows;
   if (threads <= 0) threads = default_thread_count();
 
-  Pass pass{scores, transform, exp_args(transform.w, transform.b), &filters, {}, {}, BlockedSet(filters.blocked, filters.blocked_pairs)};
-  const std::size_t padded = (n + kBlock - 1) / kBlock * kBlock;
+  Pass pass{scores, transform, exp_args(transform.w, transform.b), &filters, {}, {},
+            BlockedSet(filters.blocked, filters.blocked_pairs)};
+  const std::size_t padded = n + kBlock;  // a block may start at any index below n
   for (const MutualFilter& m : filters.mutual) {
     PaddedMutual p;
     p.attr.assign(padded, 0);
@@ -483,9 +556,23 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
     pass.overlap.push_back(std::move(p));
   }
 
+  // Tile boundaries. When every row starts at the same alignment (stride a multiple of 8), a thin
+  // first tile of up to 15 indices puts every other block on a 32-byte boundary and every tile on a
+  // cache line (a 64-byte one when the stride allows): blocks that straddle cache lines cost about
+  // twice as much, tiles that share one make two threads fight over it, and a Float32Array is only
+  // 8- or 16-byte aligned.
+  std::vector<std::size_t> bounds{0};
+  const std::size_t align = scores.stride % 16 == 0 ? 64 : scores.stride % 8 == 0 ? 32 : 0;
+  const std::size_t misalign = align ? reinterpret_cast<std::uintptr_t>(scores.data) % align : 0;
+  if (align && misalign % sizeof(float) == 0) {
+    const std::size_t offset = (align - misalign) % align / sizeof(float);
+    if (offset > 0 && offset < n) bounds.push_back(offset);
+  }
+  while (bounds.back() < n) bounds.push_back(std::min(n, bounds.back() + kTile));
+  const std::size_t tiles = bounds.size() - 1;
+
   // Tasks are the tile pairs (I, J), I <= J, in row-major order of the upper triangle; first[I] is
   // the task number of (I, I).
-  const std::size_t tiles = (n + kTile - 1) / kTile;
   std::vector<std::size_t> first(tiles + 1, 0);
   for (std::size_t t = 0; t < tiles; ++t) first[t + 1] = first[t] + (tiles - t);
   std::atomic<std::size_t> allowed_pairs{0};
@@ -493,12 +580,12 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
     cancel.throw_if_cancelled();
     const std::size_t ti = static_cast<std::size_t>(std::upper_bound(first.begin(), first.end(), task) - first.begin()) - 1;
     const std::size_t tj = ti + (task - first[ti]);
-    const std::size_t r0 = ti * kTile, c0 = tj * kTile;
-    allowed_pairs.fetch_add(weigh_tile_pair(pass, r0, std::min(n, r0 + kTile), c0, std::min(n, c0 + kTile)),
+    allowed_pairs.fetch_add(weigh_tile_pair(pass, bounds[ti], bounds[ti + 1], bounds[tj], bounds[tj + 1]),
                             std::memory_order_relaxed);
   });
   cancel.throw_if_cancelled();
 
+  // Blocked pairs last, O(count): duplicates and i == j change nothing.
   PairWeightsStats stats;
   stats.allowed_pairs = allowed_pairs.load();
   for (std::size_t p = 0; p < filters.blocked_pairs; ++p) {

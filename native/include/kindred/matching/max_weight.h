@@ -35,6 +35,9 @@ struct MaxWeightResult {
   double total_weight = 0;         // Σ w over matched pairs (each pair once), in double
   double upper_bound = 0;          // ≥ the optimum's weight
   std::size_t pairs = 0;
+  // Where the time went (seconds): dense candidate passes, sparse graph building, auctions, and
+  // turning the assignment into a matching plus local search.
+  double seconds_candidates = 0, seconds_graph = 0, seconds_auction = 0, seconds_repair = 0;
 };
 
 // Why `weights` cannot be matched as given, or "" when it can: it must be square and symmetric

@@ -13,8 +13,8 @@
 
 namespace kindred::matching {
 
-// f(s): kIdentity is s; kExp is exp(w·s + b), with w·s + b formed in double (so the only error is
-// exp's, well under 1 ulp of float; see fast_expf).
+// f(s): kIdentity is s; kExp is exp(w·s + b), with w·s + b kept exact to well below a float ulp (so
+// the weight's error is exp's own, about 1 ulp, however large w·s + b is; see fast_expf).
 struct Transform {
   enum class Kind { kIdentity, kExp };
   Kind kind = Kind::kExp;
@@ -28,23 +28,26 @@ struct PairWeightsStats {
 };
 
 // scores → weights in place. `scores` must be square (rows == cols, any stride >= cols); every filter
-// array holds n entries. Runs on `threads` threads (<= 0: default_thread_count()) and polls `cancel`
-// between tiles.
+// array holds n entries and is only read. Runs on `threads` threads (<= 0: default_thread_count())
+// and polls `cancel` between tiles. Results do not depend on the thread count.
 //
 // Throws kindred::Error:
 //   kInvalidArgument  a non-square matrix, a null array, non-finite w or b (kExp), an attr >= 32, a
-//                     blocked id outside [0, n) (these are checked before anything is written); an
+//                     blocked id outside [0, n) — all checked before anything is written; or an
 //                     allowed pair whose weight is not finite: "transform overflows float at pair
-//                     (i, j): ..." (exp(w·s + b) > FLT_MAX, a sum past FLT_MAX, or a non-finite score).
+//                     (i, j): ..." — exp(w·s + b) > FLT_MAX, two terms summing past ±FLT_MAX, a NaN
+//                     score, +inf under kExp (w > 0), ±inf under kIdentity. Forbidden pairs (filters,
+//                     blocked, the diagonal) are never an error, whatever their scores.
 //   kCancelled        the token fired.
 // After a kInvalidArgument about a weight, or kCancelled, `scores` is left partially transformed:
 // recompute the scores before trying again.
 PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, const HardFilters& filters,
                               const CancelToken& cancel, int threads);
 
-// The exp used by the kExp transform, one value at a time (the transform runs the same code
-// vectorized): e^x rounded to float, +inf past log(FLT_MAX) ≈ 88.72, 0 below ≈ -103.97, subnormals in
-// between, NaN for NaN. Error: under 0.51 ulp over the float range (relative < 7e-8 for normal results).
+// The exp used by the kExp transform, one value at a time (the transform runs the same code, eight
+// lanes at a time): e^x rounded to float, +inf past log(FLT_MAX) ≈ 88.72, 0 below ≈ -103.97, subnormals
+// in between, NaN for NaN. Error over the float range: at most about 1.05 ulp (relative < 9e-8 for
+// normal results) on AVX2+FMA CPUs, 0.53 ulp with the double-precision fallback used elsewhere.
 float fast_expf(float x) noexcept;
 
 }  // namespace kindred::matching
