@@ -41,54 +41,58 @@ inline double usable(float w) { return (w > 0.0f && w < std::numeric_limits<floa
 
 struct SparseGraph {
   std::size_t k = 0;
-  std::vector<std::int32_t> neighbours;  // n × k top lists, kNone padded, best reduced weight first
-  std::vector<std::int32_t> count;       // valid entries per top list
-  // The lists made (nearly) symmetric, CSR. The auction needs it: with one-way lists, two vertices
-  // that would gladly pair can each stay single without violating ε-CS.
+  std::vector<std::int32_t> neighbours;      // n × k top lists (unordered), kNone padded
+  std::vector<float> neighbour_weight;       // w(i, neighbours[i][t]), filled by the dense pass
+  std::vector<std::int32_t> count;           // valid entries per top list
+  // The lists made (nearly) symmetric, CSR, with each edge's weight: the auction and local search
+  // never go back to the dense matrix for a candidate edge. Symmetry matters: with one-way lists,
+  // two vertices that would gladly pair can each stay single without violating ε-CS.
   std::vector<std::size_t> offset;
   std::vector<std::int32_t> adjacency;
-  std::vector<float> weight;  // w(i, adjacency[t]), so the auction never touches the dense matrix
+  std::vector<float> weight;
 
   const std::int32_t* of(std::size_t i) const { return neighbours.data() + i * k; }
-  const std::int32_t* begin(std::size_t i) const { return adjacency.data() + offset[i]; }
-  const std::int32_t* end(std::size_t i) const { return adjacency.data() + offset[i + 1]; }
 
-  // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k of those incoming edges
-  // (the ones whose lists ranked this vertex highest): a popular vertex appears in thousands of
-  // lists, and scanning all of them on each of its bids would dominate the auction.
-  void symmetrize(ConstMatrix w) {
-    const std::size_t n = w.rows;
-    // Incoming edges, bucketed by target, in order of the rank the source gave the target.
+  // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k incoming edges:
+  // a popular vertex appears in thousands of lists, and scanning all of them on each of its bids
+  // would dominate the auction.
+  void symmetrize(std::size_t n) {
+    struct Edge {
+      std::int32_t column;
+      float weight;
+      bool operator<(const Edge& other) const { return column < other.column; }
+      bool operator==(const Edge& other) const { return column == other.column; }
+    };
     std::vector<std::size_t> in_offset(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
       for (std::int32_t t = 0; t < count[i]; ++t) ++in_offset[static_cast<std::size_t>(of(i)[t]) + 1];
     }
     for (std::size_t i = 0; i < n; ++i) in_offset[i + 1] += in_offset[i];
-    std::vector<std::int32_t> incoming(in_offset[n]);
+    std::vector<Edge> incoming(in_offset[n]);
     std::vector<std::size_t> fill(in_offset.begin(), in_offset.end() - 1);
-    for (std::int32_t rank = 0; rank < static_cast<std::int32_t>(k); ++rank) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (rank < count[i]) incoming[fill[static_cast<std::size_t>(of(i)[rank])]++] = static_cast<std::int32_t>(i);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::int32_t t = 0; t < count[i]; ++t) {
+        const std::size_t target = static_cast<std::size_t>(of(i)[t]);
+        incoming[fill[target]++] = {static_cast<std::int32_t>(i), neighbour_weight[i * k + static_cast<std::size_t>(t)]};
       }
     }
     offset.assign(n + 1, 0);
     adjacency.clear();
-    adjacency.reserve(n * k * 2);
-    std::vector<std::int32_t> row;
+    weight.clear();
+    std::vector<Edge> row;
     for (std::size_t i = 0; i < n; ++i) {
-      row.assign(of(i), of(i) + count[i]);
+      row.clear();
+      for (std::int32_t t = 0; t < count[i]; ++t) row.push_back({of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]});
       const std::size_t in_count = std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
       row.insert(row.end(), incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i]),
                  incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i] + in_count));
       std::sort(row.begin(), row.end());
       row.erase(std::unique(row.begin(), row.end()), row.end());
-      adjacency.insert(adjacency.end(), row.begin(), row.end());
+      for (const Edge& e : row) {
+        adjacency.push_back(e.column);
+        weight.push_back(e.weight);
+      }
       offset[i + 1] = adjacency.size();
-    }
-    weight.resize(adjacency.size());
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* dense = w.row(i);
-      for (std::size_t t = offset[i]; t < offset[i + 1]; ++t) weight[t] = dense[adjacency[t]];
     }
   }
 };
@@ -108,6 +112,7 @@ struct RowScan {
 struct Candidate {
   float value;
   std::int32_t column;
+  float weight;
   bool operator<(const Candidate& other) const {
     return value > other.value || (value == other.value && column < other.column);
   }
@@ -121,7 +126,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
                  const float* __restrict p, std::size_t k, float floor, std::vector<Candidate>& buffer,
-                 std::int32_t* __restrict best_j) {
+                 std::int32_t* __restrict best_j, float* __restrict best_w) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
   const std::size_t capacity = buffer.size();  // > k
@@ -166,7 +171,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
       if (!flagged[g]) continue;
       for (std::size_t t = 8 * g; t < 8 * g + 8; ++t) {
         if (!(v[t] > threshold) || j + t == self) continue;
-        buffer[size++] = {v[t], static_cast<std::int32_t>(j + t)};
+        buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
         if (size == capacity) compact();
       }
     }
@@ -177,7 +182,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
     top = std::max(top, wj - p[j]);
     const float value = wj - y[j];
     if (value > threshold && j != self) {
-      buffer[size++] = {value, static_cast<std::int32_t>(j)};
+      buffer[size++] = {value, static_cast<std::int32_t>(j), wj};
       if (size == capacity) compact();
     }
   }
@@ -192,6 +197,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   float kth = filled == k ? inf : -inf;
   for (std::size_t t = 0; t < filled; ++t) {
     best_j[t] = buffer[t].column;
+    best_w[t] = buffer[t].weight;
     if (filled == k) kth = std::min(kth, buffer[t].value);
   }
   return {top, filled, kth};
@@ -203,11 +209,12 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
 // alone would mark it expensive (it bid for itself) and hide it from everyone's list.
 //
 // `kth` holds each row's k-th best reduced weight from the previous pass (−∞ at first) and is
-// updated. Reduced weights moved by at most max|Δy| since then, so kth − max|Δy| is still below the
-// row's k-th best: a safe starting threshold for the scan.
+// updated. The previous list's k members each lost at most |Δy(j)| since, so they all still beat
+// kth − max_{j in list} |Δy(j)|: a safe starting threshold for the scan, and a tight one, because
+// it depends only on this row's own list.
 double select_candidates(ConstMatrix w, const std::vector<double>& price, const std::vector<double>& y,
-                         double y_shift, std::vector<float>& kth, SparseGraph& graph, int threads,
-                         const CancelToken& cancel) {
+                         const std::vector<double>& y_change, std::vector<float>& kth, SparseGraph& graph,
+                         int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
   // The scan runs in float; the bound is padded below by far more than float rounding can take off.
   std::vector<float> pf(price.begin(), price.end()), yf(y.begin(), y.end());
@@ -224,12 +231,16 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
       // The floor is lowered by the shift and a margin for float rounding; when it still turns out
       // too high (fewer than k found), the row is scanned again from −∞.
       const float previous = kth[i];
+      double shift = 0.0;
+      for (std::int32_t t = 0; t < graph.count[i]; ++t) shift = std::max(shift, y_change[static_cast<std::size_t>(best_j[t])]);
       const float floor = previous == -std::numeric_limits<float>::infinity()
                               ? previous
-                              : static_cast<float>(previous - y_shift - 1e-5 * (std::fabs(previous) + y_shift) - 1e-30);
-      RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, floor, buffer, best_j);
+                              : static_cast<float>(previous - shift - 1e-5 * (std::fabs(previous) + shift) - 1e-30);
+      float* best_w = graph.neighbour_weight.data() + i * k;
+      RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, floor, buffer, best_j, best_w);
       if (scan.filled < k && floor != -std::numeric_limits<float>::infinity()) {
-        scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, -std::numeric_limits<float>::infinity(), buffer, best_j);
+        scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, -std::numeric_limits<float>::infinity(), buffer,
+                        best_j, best_w);
       }
       kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
@@ -604,21 +615,21 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   SparseGraph graph;
   graph.k = std::min<std::size_t>(static_cast<std::size_t>(options.candidates), n - 1);
   graph.neighbours.assign(mul_or_throw(n, graph.k, "n x candidates"), kNone);
+  graph.neighbour_weight.assign(graph.neighbours.size(), 0.0f);
   graph.count.assign(n, 0);
-  std::vector<double> price(n, 0.0), y(n, 0.0), previous_y(n, 0.0);
+  std::vector<double> price(n, 0.0), y(n, 0.0), previous_y(n, 0.0), y_change(n, 0.0);
   std::vector<float> kth(n, -std::numeric_limits<float>::infinity());
   std::vector<std::int32_t> assigned(n, kNone);
 
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
   for (int round = 0; round < options.rounds; ++round) {
-    double y_shift = 0.0;
-    for (std::size_t i = 0; i < n; ++i) y_shift = std::max(y_shift, std::fabs(y[i] - previous_y[i]));
+    for (std::size_t i = 0; i < n; ++i) y_change[i] = std::fabs(y[i] - previous_y[i]);
     previous_y = y;
     auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_shift, kth, graph, threads, cancel));
+    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
     auto t1 = std::chrono::steady_clock::now();
-    graph.symmetrize(w);
+    graph.symmetrize(n);
     auto t2 = std::chrono::steady_clock::now();
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
     result.seconds_graph += std::chrono::duration<double>(t2 - t1).count();
@@ -626,7 +637,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
       for (std::size_t i = 0; i < n; ++i) {
         if (graph.count[i] == 0) continue;
         double best = 0.0;
-        for (std::int32_t t = 0; t < graph.count[i]; ++t) best = std::max(best, usable(w.row(i)[graph.of(i)[t]]));
+        for (std::int32_t t = 0; t < graph.count[i]; ++t) best = std::max(best, usable(graph.neighbour_weight[i * graph.k + static_cast<std::size_t>(t)]));
         max_weight = std::max(max_weight, best);
         mean_best += best / static_cast<double>(n);
       }
