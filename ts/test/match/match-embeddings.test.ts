@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { AbortError, InvalidArgumentError } from '../../src/core/errors.js';
 import { matchEmbeddings } from '../../src/match/match-embeddings.js';
 import { matchWeights } from '../../src/match/match-weights.js';
 import { listBackends } from '../../src/native/backends.js';
@@ -85,6 +85,41 @@ describe.each(available)('matchEmbeddings on %s', (backend) => {
     // Matching the weights it built gives the same answer (deterministic).
     const again = await matchWeights(expected, n);
     expect(Array.from(again.pairs)).toEqual(Array.from(result.pairs));
+  });
+});
+
+describe('matchEmbeddings runs off the main thread and can be cancelled', () => {
+  const n = 3000;
+  const dim = 32;
+  const pool = seededPool(11, n, dim);
+  const options = {
+    user: pool.user,
+    peer: pool.peer,
+    n,
+    dim,
+    filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }] },
+  };
+
+  it('keeps the event loop ticking, then returns a valid matching', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    const result = await matchEmbeddings(options);
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    expect(elapsed).toBeGreaterThan(20);
+    expect(ticks).toBeGreaterThan(5);
+    expect(result.pairs.length / 2 + result.unmatched.length / 2).toBe(n / 2);
+    expect(result.totalWeight).toBeLessThanOrEqual(result.upperBound);
+  });
+
+  it('rejects with AbortError when the signal fires mid-call', async () => {
+    const controller = new AbortController();
+    const pending = matchEmbeddings({ ...options, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('pool closed')), 5);
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).cause).toEqual(new Error('pool closed'));
   });
 });
 
