@@ -2,17 +2,19 @@
 // with a certified upper bound on the optimum.
 //
 // Method (dual prices + sparse auction + repair):
-//  1. Candidate selection: each vertex keeps its top-k partners by reduced weight w(i,j) − p(j),
-//     where p are auction prices (0 at first). Prices correct for hubness: a peer everyone wants
-//     becomes expensive, so lists stop collapsing onto the same popular users.
-//  2. An ε-scaling forward auction solves the bipartite relaxation (an assignment i → σ(i) of the
-//     double cover) on the candidate graph. Steps 1–2 repeat for a few rounds, each dense pass
-//     re-selecting candidates with the newest prices.
-//  3. The assignment's paths and cycles are turned into a matching by an exact DP on each component,
-//     then improved by local search (unmatched vertices, and 2-swaps among candidate neighbours).
+//  1. Candidate selection: each vertex keeps its top-k partners by reduced weight w(i,j) − y(j),
+//     where y is the symmetric dual of the last auction (0 at first). It corrects for hubness: a
+//     peer everyone wants becomes expensive, so lists stop collapsing onto the same popular users.
+//     The lists are made nearly symmetric and carry their edge weights.
+//  2. An ε-scaling forward auction solves the bipartite relaxation: a perfect assignment i → σ(i)
+//     of the double cover with a zero-weight self-loop per vertex (σ(i) = i: stays single). Steps
+//     1–2 repeat for `rounds`, each dense pass re-selecting candidates with the newest duals.
+//  3. The assignment's cycles are turned into a matching by an exact DP on each one, then improved
+//     by local search (free vertices, augmenting paths of length 3, 2-swaps among candidates).
+//     Up to 16 vertices the answer is exact (subset DP) instead.
 //  4. Every dense pass also yields a feasible dual of the fractional-matching LP,
-//     y(i) = (π(i) + p(i)) / 2 with π(i) = max(0, max_j w(i,j) − p(j)), so Σ y is an upper bound on
-//     the optimum; the smallest one seen is reported.
+//     ((π(i) + p(i)) / 2 with π(i) = max_j w(i,j) − p(j) including the self-loop), so its sum is an
+//     upper bound on the optimum; the smallest one seen is reported.
 #pragma once
 
 #include <cstdint>
