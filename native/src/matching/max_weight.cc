@@ -56,7 +56,7 @@ struct SparseGraph {
   // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k incoming edges:
   // a popular vertex appears in thousands of lists, and scanning all of them on each of its bids
   // would dominate the auction.
-  void symmetrize(std::size_t n) {
+  void symmetrize(std::size_t n, int threads) {
     struct Edge {
       std::int32_t column;
       float weight;
@@ -76,23 +76,35 @@ struct SparseGraph {
         incoming[fill[target]++] = {static_cast<std::int32_t>(i), neighbour_weight[i * k + static_cast<std::size_t>(t)]};
       }
     }
-    offset.assign(n + 1, 0);
-    adjacency.clear();
-    weight.clear();
-    std::vector<Edge> row;
+    // Each row gets a slot big enough for its own list plus its capped incoming edges; rows are
+    // merged, sorted and deduplicated in parallel, then packed into CSR.
+    std::vector<std::size_t> slot(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
-      row.clear();
-      for (std::int32_t t = 0; t < count[i]; ++t) row.push_back({of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]});
-      const std::size_t in_count = std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
-      row.insert(row.end(), incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i]),
-                 incoming.begin() + static_cast<std::ptrdiff_t>(in_offset[i] + in_count));
-      std::sort(row.begin(), row.end());
-      row.erase(std::unique(row.begin(), row.end()), row.end());
-      for (const Edge& e : row) {
-        adjacency.push_back(e.column);
-        weight.push_back(e.weight);
+      slot[i + 1] = slot[i] + static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
+    }
+    std::vector<Edge> edges(slot[n]);
+    std::vector<std::size_t> kept(n, 0);
+    const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+    parallel_for(tasks, threads, [&](std::size_t task) {
+      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+        Edge* row = edges.data() + slot[i];
+        std::size_t size = 0;
+        for (std::int32_t t = 0; t < count[i]; ++t) row[size++] = {of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]};
+        for (std::size_t t = in_offset[i]; size < slot[i + 1] - slot[i]; ++t) row[size++] = incoming[t];
+        std::sort(row, row + size);
+        kept[i] = static_cast<std::size_t>(std::unique(row, row + size) - row);
       }
-      offset[i + 1] = adjacency.size();
+    });
+    offset.assign(n + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) offset[i + 1] = offset[i] + kept[i];
+    adjacency.resize(offset[n]);
+    weight.resize(offset[n]);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t t = 0; t < kept[i]; ++t) {
+        adjacency[offset[i] + t] = edges[slot[i] + t].column;
+        weight[offset[i] + t] = edges[slot[i] + t].weight;
+      }
     }
   }
 };
@@ -629,7 +641,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     auto t0 = std::chrono::steady_clock::now();
     upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
     auto t1 = std::chrono::steady_clock::now();
-    graph.symmetrize(n);
+    graph.symmetrize(n, threads);
     auto t2 = std::chrono::steady_clock::now();
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
     result.seconds_graph += std::chrono::duration<double>(t2 - t1).count();
