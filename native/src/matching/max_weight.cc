@@ -215,6 +215,56 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   return {top, filled, kth};
 }
 
+// max_j w(i,j) − p(j) over usable pairs, one row, as a pure vector stream.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+float row_best(const float* __restrict row, const float* __restrict p, std::size_t n) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  Vec8 top8 = minus_infinity;
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    Vec8 w8, p8;
+    std::memcpy(&w8, row + j, sizeof w8);
+    std::memcpy(&p8, p + j, sizeof p8);
+    const Mask8 ok = (w8 > zero) & (w8 < infinity);
+    const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+    top8 = top8 > q8 ? top8 : q8;
+  }
+  float top = -inf;
+  for (; j < n; ++j) {
+    if (row[j] > 0.0f && row[j] < inf) top = std::max(top, row[j] - p[j]);
+  }
+  for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
+  return top;
+}
+
+// The dual bound for prices p alone: a streaming pass at memory speed, run after the last auction
+// (whose prices the candidate passes never see). π(i) is padded as in select_candidates.
+double dual_bound(ConstMatrix w, const std::vector<double>& price, int threads, const CancelToken& cancel) {
+  const std::size_t n = w.rows;
+  std::vector<float> pf(price.begin(), price.end());
+  double max_price = 0.0;
+  for (double x : price) max_price = std::max(max_price, std::fabs(x));
+  std::vector<double> pi(n, 0.0);
+  const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+  parallel_for(tasks, threads, [&](std::size_t task) {
+    cancel.throw_if_cancelled();
+    const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+    for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+      const float top = row_best(w.row(i), pf.data(), n);
+      const double real = top == -std::numeric_limits<float>::infinity()
+                              ? kNegInf
+                              : static_cast<double>(top) + 0x1p-20 * (std::fabs(top) + max_price);
+      pi[i] = std::max(-price[i], real);
+    }
+  });
+  double bound = 0.0;
+  for (std::size_t i = 0; i < n; ++i) bound += pi[i] + price[i];
+  return bound / 2.0;
+}
+
 // One dense pass: each row's top-k partners by w(i,j) − y(j), and the dual bound for the prices p.
 // y is the symmetric dual of the last auction, y(j) = (value(j) + p(j)) / 2: the assignment LP of a
 // symmetric matrix has a symmetric optimal dual, and in it a vertex left single costs ~0, while p
@@ -642,9 +692,8 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
     auto t1 = std::chrono::steady_clock::now();
     graph.symmetrize(n, threads);
-    auto t2 = std::chrono::steady_clock::now();
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
-    result.seconds_graph += std::chrono::duration<double>(t2 - t1).count();
+    result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     if (round == 0) {
       for (std::size_t i = 0; i < n; ++i) {
         if (graph.count[i] == 0) continue;
@@ -670,6 +719,11 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   if (max_weight <= 0) {
     result.upper_bound = 0;
     return result;
+  }
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    upper_bound = std::min(upper_bound, dual_bound(w, price, threads, cancel));
+    result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const auto repair_start = std::chrono::steady_clock::now();
   if (n <= kExactMaxVertices) {

@@ -16,9 +16,9 @@ export interface MatchTuning {
    */
   candidates?: number;
   /**
-   * Pricing rounds (dense candidate pass + auction). 1–16, default 4. Rounds mostly tighten
+   * Pricing rounds (dense candidate pass + auction). 1–16, default 3. Rounds mostly tighten
    * `upperBound`: the matching itself is usually as good after 2 (measured: the same share of the
-   * exact optimum, with the bound 0.1–1% looser, ~35% faster at N = 10,000).
+   * exact optimum, with the bound up to ~3% looser at N = 10,000).
    */
   rounds?: number;
 }

@@ -12,9 +12,9 @@
 //  3. The assignment's cycles are turned into a matching by an exact DP on each one, then improved
 //     by local search (free vertices, augmenting paths of length 3, 2-swaps among candidates).
 //     Up to 16 vertices the answer is exact (subset DP) instead.
-//  4. Every dense pass also yields a feasible dual of the fractional-matching LP,
-//     ((π(i) + p(i)) / 2 with π(i) = max_j w(i,j) − p(j) including the self-loop), so its sum is an
-//     upper bound on the optimum; the smallest one seen is reported.
+//  4. Every dense pass, and one streaming pass after the last auction, yields a feasible dual of the
+//     fractional-matching LP ((π(i) + p(i)) / 2 with π(i) = max_j w(i,j) − p(j) including the
+//     self-loop), so its sum is an upper bound on the optimum; the smallest one seen is reported.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ namespace kindred::matching {
 
 struct MaxWeightOptions {
   int candidates = 48;  // partners kept per vertex in the sparse graph (2..256)
-  int rounds = 4;       // pricing rounds: dense candidate pass + auction (1..16)
+  int rounds = 3;       // pricing rounds: dense candidate pass + auction (1..16)
   int threads = 0;      // for the dense passes; ≤ 0 → default_thread_count()
 };
 
