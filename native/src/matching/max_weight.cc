@@ -240,29 +240,53 @@ float row_best(const float* __restrict row, const float* __restrict p, std::size
   return top;
 }
 
+// The dual bound Σ(π(i) + p(i)) / 2 for prices p, assembled from each row's best w − p as the dense
+// passes find it in float. π(i) is padded by 2⁻²⁰ of the magnitudes involved, far more than float
+// rounding can take off, so the dual stays feasible.
+class DualBound {
+ public:
+  explicit DualBound(const std::vector<double>& price)
+      : price_(price), price_f_(price.begin(), price.end()), pi_(price.size(), 0.0) {
+    for (double x : price) max_price_ = std::max(max_price_, std::fabs(x));
+  }
+
+  const float* prices() const { return price_f_.data(); }
+
+  // Row i's best reduced weight over real pairs (−∞ for none); the self-loop (value −p(i)) is added here.
+  void set_row(std::size_t i, float top) {
+    const double real = top == -std::numeric_limits<float>::infinity()
+                            ? kNegInf
+                            : static_cast<double>(top) + 0x1p-20 * (std::fabs(top) + max_price_);
+    pi_[i] = std::max(-price_[i], real);
+  }
+
+  double total() const {
+    double bound = 0.0;
+    for (std::size_t i = 0; i < pi_.size(); ++i) bound += pi_[i] + price_[i];
+    return bound / 2.0;
+  }
+
+ private:
+  const std::vector<double>& price_;
+  std::vector<float> price_f_;
+  std::vector<double> pi_;
+  double max_price_ = 0.0;
+};
+
 // The dual bound for prices p alone: a streaming pass at memory speed, run after the last auction
-// (whose prices the candidate passes never see). π(i) is padded as in select_candidates.
+// (whose prices the candidate passes never see).
 double dual_bound(ConstMatrix w, const std::vector<double>& price, int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows;
-  std::vector<float> pf(price.begin(), price.end());
-  double max_price = 0.0;
-  for (double x : price) max_price = std::max(max_price, std::fabs(x));
-  std::vector<double> pi(n, 0.0);
+  DualBound bound(price);
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-      const float top = row_best(w.row(i), pf.data(), n);
-      const double real = top == -std::numeric_limits<float>::infinity()
-                              ? kNegInf
-                              : static_cast<double>(top) + 0x1p-20 * (std::fabs(top) + max_price);
-      pi[i] = std::max(-price[i], real);
+      bound.set_row(i, row_best(w.row(i), bound.prices(), n));
     }
   });
-  double bound = 0.0;
-  for (std::size_t i = 0; i < n; ++i) bound += pi[i] + price[i];
-  return bound / 2.0;
+  return bound.total();
 }
 
 // One dense pass: each row's top-k partners by w(i,j) − y(j), and the dual bound for the prices p.
@@ -278,11 +302,9 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
                          const std::vector<double>& y_change, std::vector<float>& kth, SparseGraph& graph,
                          int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
-  // The scan runs in float; the bound is padded below by far more than float rounding can take off.
-  std::vector<float> pf(price.begin(), price.end()), yf(y.begin(), y.end());
-  double max_price = 0.0;
-  for (double x : price) max_price = std::max(max_price, std::fabs(x));
-  std::vector<double> pi(n, 0.0);
+  // The scan runs in float; DualBound pads the bound for it.
+  std::vector<float> yf(y.begin(), y.end());
+  DualBound bound(price);
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
@@ -299,25 +321,18 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
                               ? previous
                               : static_cast<float>(previous - shift - 1e-5 * (std::fabs(previous) + shift) - 1e-30);
       float* best_w = graph.neighbour_weight.data() + i * k;
-      RowScan scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, floor, buffer, best_j, best_w);
+      RowScan scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, floor, buffer, best_j, best_w);
       if (scan.filled < k && floor != -std::numeric_limits<float>::infinity()) {
-        scan = scan_row(w.row(i), n, i, yf.data(), pf.data(), k, -std::numeric_limits<float>::infinity(), buffer,
+        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, -std::numeric_limits<float>::infinity(), buffer,
                         best_j, best_w);
       }
       kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
       graph.count[i] = static_cast<std::int32_t>(scan.filled);
-      // π(i) = max(self-loop value −p(i), best real pair), padded by 2⁻²⁰ of the magnitudes involved
-      // so that float rounding can never make the dual infeasible.
-      const double real = scan.top == -std::numeric_limits<float>::infinity()
-                              ? kNegInf
-                              : static_cast<double>(scan.top) + 0x1p-20 * (std::fabs(scan.top) + max_price);
-      pi[i] = std::max(-price[i], real);
+      bound.set_row(i, scan.top);
     }
   });
-  double bound = 0.0;
-  for (std::size_t i = 0; i < n; ++i) bound += pi[i] + price[i];
-  return bound / 2.0;
+  return bound.total();
 }
 
 // ε-scaling forward auction on the candidate graph (Gauss–Seidel, FIFO: deterministic). It solves
