@@ -6,8 +6,9 @@
 #
 #   npm run build && bash scripts/pack-check.sh        (needs build/Release/kindred.node and dist/)
 #
-# Linux x64 glibc only (the platform package is). Needs the registry for cmake-js and node-addon-api,
-# the main package's dependencies. KINDRED_PACK_CHECK_KEEP=1 keeps the temp folder for a look.
+# Linux x64 glibc only (the platform package is). Needs the registry for the main package's
+# dependencies (onnxruntime-node's optional GPU download is skipped: ONNXRUNTIME_NODE_INSTALL=skip).
+# KINDRED_PACK_CHECK_KEEP=1 keeps the temp folder for a look.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,7 +66,8 @@ for required in package/package.json package/dist/index.js package/dist/index.d.
   package/scripts/install.mjs package/binding.gyp-free/README.md; do
   grep -qx "$required" "$WORK/main-files" || fail "the kindred tarball lacks ${required#package/}"
 done
-for required_dir in package/native/include/ package/native/src/; do
+for required_dir in package/native/include/ package/native/src/ package/models/feature-tower.onnx \
+  package/models/session-tower.onnx package/models/fwfm-ranker.onnx; do
   grep -q "^$required_dir" "$WORK/main-files" || fail "the kindred tarball lacks ${required_dir#package/}"
 done
 if grep -E '^package/(build|node_modules|ts|npm|native/test|native/bench)/|/node_modules/|\.node$|\.tgz$' "$WORK/main-files"; then
@@ -101,7 +103,7 @@ step "installing both tarballs into $APP (cmake and compilers shadowed)"
 (
   cd "$APP" &&
     env -u KINDRED_BUILD_FROM_SOURCE -u KINDRED_SKIP_BUILD -u KINDRED_ADDON_PATH PATH="$NOBUILD_PATH" \
-      npm install --no-audit --no-fund --foreground-scripts "$PLATFORM_TGZ" "$MAIN_TGZ"
+      ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --foreground-scripts "$PLATFORM_TGZ" "$MAIN_TGZ"
 ) >"$WORK/install.log" 2>&1
 status=$?
 quiet <"$WORK/install.log" | sed 's/^/  | /'

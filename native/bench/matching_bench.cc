@@ -3,13 +3,15 @@
 // against the exact optimum (our blossom solver from the test tree, where it finishes) and against the
 // certified upper bound, and a greedy baseline (sort all allowed pairs, take greedily) in the same run.
 //
-//   matching_bench [N ...]        default 1000 2000 5000 10000; exact optimum for N <= 2000
+//   matching_bench [--rounds R] [--candidates K] [--no-greedy] [N ...]
+//                                 default 1000 2000 5000 10000; exact optimum for N <= 2000
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -92,7 +94,20 @@ double greedy(const std::vector<float>& w, int n, double* seconds) {
 
 int main(int argc, char** argv) {
   std::vector<int> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
+  matching::MaxWeightOptions options;
+  bool run_greedy = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--rounds" && i + 1 < argc) {
+      options.rounds = std::atoi(argv[++i]);
+    } else if (arg == "--candidates" && i + 1 < argc) {
+      options.candidates = std::atoi(argv[++i]);
+    } else if (arg == "--no-greedy") {
+      run_greedy = false;
+    } else {
+      sizes.push_back(std::atoi(argv[i]));
+    }
+  }
   if (sizes.empty()) sizes = {1000, 2000, 5000, 10000};
   backend::Backend& be = backend::best();
   std::printf("matching benchmark: %u hardware threads, scores on %s (%s)\n", std::thread::hardware_concurrency(),
@@ -120,10 +135,10 @@ int main(int argc, char** argv) {
       const auto stats = matching::pair_weights(MutableMatrix(w.data(), n, n), transform, filters, CancelToken(), 0);
       const double filter_ms = ms(t0);
       t0 = Clock::now();
-      const auto result = matching::max_weight_matching(ConstMatrix(w.data(), n, n), {}, CancelToken());
+      const auto result = matching::max_weight_matching(ConstMatrix(w.data(), n, n), options, CancelToken());
       const double match_ms = ms(t0);
-      double greedy_s = 0;
-      const double greedy_total = greedy(w, n, &greedy_s);
+      double greedy_s = NAN;
+      const double greedy_total = run_greedy ? greedy(w, n, &greedy_s) : NAN;
       double exact = NAN, exact_ms = NAN;
       if (n <= kExactMax) {
         t0 = Clock::now();

@@ -48,4 +48,15 @@ inline bool overlaps(const Napi::TypedArray& x, const Napi::TypedArray& y) {
   return xb < yb + y.ByteLength() && yb < xb + x.ByteLength();
 }
 
+// The optional cancel flag at info[at]: undefined (or absent) → nullptr, an Int32Array of length ≥ 1
+// → its data (the core polls element 0), anything else → a TypeError.
+inline const std::int32_t* to_cancel(const Napi::CallbackInfo& info, std::size_t at) {
+  if (info.Length() <= at || info[at].IsUndefined()) return nullptr;
+  Napi::Value cancel = info[at];
+  const bool ok = cancel.IsTypedArray() && cancel.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                  cancel.As<Napi::Int32Array>().ElementLength() >= 1;
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!ok, info.Env(), "cancel must be undefined or an Int32Array of length >= 1");
+  return cancel.As<Napi::Int32Array>().Data();
+}
+
 }  // namespace kindred::addon

@@ -14,6 +14,7 @@
 #include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
 #include "kindred/gemm/pair_scores.h"
+#include "kindred/matching/head_scores.h"
 #include "kindred/matching/max_weight.h"
 #include "kindred/matching/pair_weights.h"
 
@@ -27,10 +28,12 @@ double ms_since(Clock::time_point start) {
 }
 
 // What matchEmbeddings adds on top of matchWeights: the embeddings and how to turn them into weights.
+// Either one head (user, peer, transform: the fused fast path) or several (`heads`, summed first).
 struct EmbeddingJob {
   ConstMatrix user, peer;
   std::string backend;
   matching::Transform transform;
+  std::vector<matching::Head> heads;
   matching::HardFilters filters;
 };
 
@@ -52,15 +55,32 @@ class MatchWorker final : public Napi::AsyncWorker {
   void Execute() override {
     failure_.capture("match", [&] {
       if (job_) {
-        if (failure_.reject_non_finite("user", job_->user) || failure_.reject_non_finite("peer", job_->peer)) return;
+        const bool multi = !job_->heads.empty();
+        if (multi) {
+          for (std::size_t t = 0; t < job_->heads.size(); ++t) {
+            const std::string name = "heads[" + std::to_string(t) + "]";
+            if (failure_.reject_non_finite(name + ".user", job_->heads[t].user) ||
+                failure_.reject_non_finite(name + ".peer", job_->heads[t].peer)) {
+              return;
+            }
+          }
+        } else if (failure_.reject_non_finite("user", job_->user) || failure_.reject_non_finite("peer", job_->peer)) {
+          return;
+        }
         backend::Backend& be = backend::by_name(job_->backend);
         backend_used_ = be.info().name;
         auto t0 = Clock::now();
-        gemm::pair_scores(be, job_->user, job_->peer, weights_, cancel_);
+        if (multi) {
+          matching::head_scores(be, job_->heads, weights_, cancel_);
+        } else {
+          gemm::pair_scores(be, job_->user, job_->peer, weights_, cancel_);
+        }
         scores_ms_ = ms_since(t0);
         t0 = Clock::now();
         try {
-          matching::pair_weights(weights_, job_->transform, job_->filters, cancel_, 0);
+          // Several heads are already transformed and summed: what is left is Y + Yᵀ and the filters.
+          const matching::Transform identity{matching::Transform::Kind::kIdentity, 1.0f, 0.0f};
+          matching::pair_weights(weights_, multi ? identity : job_->transform, job_->filters, cancel_, 0);
         } catch (const Error& e) {
           // The TS layer checked the filters, so what is left is a weight the transform overflowed.
           if (e.code() != Code::kInvalidArgument) throw;
@@ -135,14 +155,6 @@ matching::MaxWeightOptions to_tuning(const Napi::Value& value) {
   return options;
 }
 
-const std::int32_t* to_cancel(const Napi::Value& cancel) {
-  if (cancel.IsUndefined()) return nullptr;
-  const bool ok = cancel.IsTypedArray() && cancel.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
-                  cancel.As<Napi::Int32Array>().ElementLength() >= 1;
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!ok, cancel.Env(), "cancel must be undefined or an Int32Array of length >= 1");
-  return cancel.As<Napi::Int32Array>().Data();
-}
-
 template <typename Array>
 Array to_typed(const Napi::Value& value, napi_typedarray_type type, const char* kind, const std::string& name,
                std::size_t length) {
@@ -156,6 +168,62 @@ Array to_typed(const Napi::Value& value, napi_typedarray_type type, const char* 
   return array;
 }
 
+
+// { kind: 'exp', w, b } | { kind: 'identity' } → Transform.
+matching::Transform to_transform(const Napi::Value& value, const std::string& name) {
+  Napi::Env env = value.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!value.IsObject(), env, name + " must be an object");
+  Napi::Object transform = value.As<Napi::Object>();
+  const std::string kind = transform.Get("kind").IsString() ? transform.Get("kind").As<Napi::String>().Utf8Value() : "";
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(kind != "exp" && kind != "identity", env, name + ".kind must be 'exp' or 'identity'");
+  matching::Transform out;
+  out.kind = kind == "exp" ? matching::Transform::Kind::kExp : matching::Transform::Kind::kIdentity;
+  if (kind == "exp") {
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!transform.Get("w").IsNumber() || !transform.Get("b").IsNumber(), env,
+                                     name + ".w and " + name + ".b must be numbers");
+    out.w = transform.Get("w").As<Napi::Number>().FloatValue();
+    out.b = transform.Get("b").As<Napi::Number>().FloatValue();
+  }
+  return out;
+}
+
+// mutual, overlap, blocked at info[first], info[first + 1], info[first + 2] → job.filters, referenced in refs.
+void read_filters(const Napi::CallbackInfo& info, std::size_t first, std::size_t n, Napi::Object refs, EmbeddingJob& job_ref) {
+  Napi::Env env = info.Env();
+  EmbeddingJob* job = &job_ref;
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[first].IsArray(), env, "mutual must be an array");
+  Napi::Array mutual = info[first].As<Napi::Array>();
+  refs.Set("mutual", mutual);
+  for (uint32_t t = 0; t < mutual.Length(); ++t) {
+    Napi::Value entry = mutual.Get(t);
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!entry.IsObject(), env, "mutual[" + std::to_string(t) + "] must be an object");
+    const std::string name = "mutual[" + std::to_string(t) + "]";
+    auto attr = to_typed<Napi::Uint8Array>(entry.As<Napi::Object>().Get("attr"), napi_uint8_array, "Uint8Array",
+                                           name + ".attr", n);
+    auto accepts = to_typed<Napi::Uint32Array>(entry.As<Napi::Object>().Get("accepts"), napi_uint32_array,
+                                               "Uint32Array", name + ".accepts", n);
+    job->filters.mutual.push_back({attr.Data(), accepts.Data()});
+  }
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[first + 1].IsArray(), env, "overlap must be an array");
+  Napi::Array overlap = info[first + 1].As<Napi::Array>();
+  refs.Set("overlap", overlap);
+  for (uint32_t t = 0; t < overlap.Length(); ++t) {
+    auto bits = to_typed<Napi::Uint32Array>(overlap.Get(t), napi_uint32_array, "Uint32Array",
+                                            "overlap[" + std::to_string(t) + "]", n);
+    job->filters.overlap.push_back(bits.Data());
+  }
+  if (!info[first + 2].IsUndefined()) {
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(
+        !info[first + 2].IsTypedArray() || info[first + 2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array, env,
+        "blocked must be undefined or an Int32Array");
+    Napi::Int32Array blocked = info[first + 2].As<Napi::Int32Array>();
+    KINDRED_NAPI_THROW_RANGE_ERROR_IF(blocked.ElementLength() % 2 != 0, env, "blocked must hold pairs (even length)");
+    job->filters.blocked = blocked.Data();
+    job->filters.blocked_pairs = blocked.ElementLength() / 2;
+    refs.Set("blocked", blocked);
+  }
+}
+
 }  // namespace
 
 Napi::Value match_weights(const Napi::CallbackInfo& info) {
@@ -164,7 +232,7 @@ Napi::Value match_weights(const Napi::CallbackInfo& info) {
   const std::size_t n = to_count(info[1], "n");
   Napi::Float32Array weights = to_float_matrix(info[0], "weights", n, n);
   matching::MaxWeightOptions tuning = to_tuning(info[2]);
-  const std::int32_t* cancel = to_cancel(info.Length() > 3 ? info[3] : env.Undefined());
+  const std::int32_t* cancel = to_cancel(info, 3);
   Napi::Object refs = Napi::Object::New(env);
   refs.Set("weights", weights);
   if (info.Length() > 3) refs.Set("cancel", info[3]);
@@ -192,56 +260,59 @@ Napi::Value match_embeddings(const Napi::CallbackInfo& info) {
   job->peer = ConstMatrix(peer.Data(), n, dim);
   job->backend = info[5].As<Napi::String>().Utf8Value();
 
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[6].IsObject(), env, "transform must be an object");
-  Napi::Object transform = info[6].As<Napi::Object>();
-  const std::string kind = transform.Get("kind").IsString() ? transform.Get("kind").As<Napi::String>().Utf8Value() : "";
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(kind != "exp" && kind != "identity", env, "transform.kind must be 'exp' or 'identity'");
-  job->transform.kind = kind == "exp" ? matching::Transform::Kind::kExp : matching::Transform::Kind::kIdentity;
-  if (kind == "exp") {
-    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!transform.Get("w").IsNumber() || !transform.Get("b").IsNumber(), env,
-                                     "transform.w and transform.b must be numbers");
-    job->transform.w = transform.Get("w").As<Napi::Number>().FloatValue();
-    job->transform.b = transform.Get("b").As<Napi::Number>().FloatValue();
-  }
+  job->transform = to_transform(info[6], "transform");
 
   Napi::Object refs = Napi::Object::New(env);
   refs.Set("user", user);
   refs.Set("peer", peer);
   refs.Set("scratch", scratch);
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[7].IsArray(), env, "mutual must be an array");
-  Napi::Array mutual = info[7].As<Napi::Array>();
-  refs.Set("mutual", mutual);
-  for (uint32_t t = 0; t < mutual.Length(); ++t) {
-    Napi::Value entry = mutual.Get(t);
-    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!entry.IsObject(), env, "mutual[" + std::to_string(t) + "] must be an object");
-    const std::string name = "mutual[" + std::to_string(t) + "]";
-    auto attr = to_typed<Napi::Uint8Array>(entry.As<Napi::Object>().Get("attr"), napi_uint8_array, "Uint8Array",
-                                           name + ".attr", n);
-    auto accepts = to_typed<Napi::Uint32Array>(entry.As<Napi::Object>().Get("accepts"), napi_uint32_array,
-                                               "Uint32Array", name + ".accepts", n);
-    job->filters.mutual.push_back({attr.Data(), accepts.Data()});
-  }
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[8].IsArray(), env, "overlap must be an array");
-  Napi::Array overlap = info[8].As<Napi::Array>();
-  refs.Set("overlap", overlap);
-  for (uint32_t t = 0; t < overlap.Length(); ++t) {
-    auto bits = to_typed<Napi::Uint32Array>(overlap.Get(t), napi_uint32_array, "Uint32Array",
-                                            "overlap[" + std::to_string(t) + "]", n);
-    job->filters.overlap.push_back(bits.Data());
-  }
-  if (!info[9].IsUndefined()) {
-    KINDRED_NAPI_THROW_TYPE_ERROR_IF(
-        !info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array, env,
-        "blocked must be undefined or an Int32Array");
-    Napi::Int32Array blocked = info[9].As<Napi::Int32Array>();
-    KINDRED_NAPI_THROW_RANGE_ERROR_IF(blocked.ElementLength() % 2 != 0, env, "blocked must hold pairs (even length)");
-    job->filters.blocked = blocked.Data();
-    job->filters.blocked_pairs = blocked.ElementLength() / 2;
-    refs.Set("blocked", blocked);
-  }
+  read_filters(info, 7, n, refs, *job);
   matching::MaxWeightOptions tuning = to_tuning(info[10]);
-  const std::int32_t* cancel = to_cancel(info.Length() > 11 ? info[11] : env.Undefined());
+  const std::int32_t* cancel = to_cancel(info, 11);
   if (info.Length() > 11) refs.Set("cancel", info[11]);
+  auto* worker = new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value match_heads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(info.Length() < 8, env,
+                                   "matchHeads expects 8 or 9 arguments: heads, scratch, n, backend, mutual, overlap, "
+                                   "blocked, tuning[, cancel]");
+  const std::size_t n = to_count(info[2], "n");
+  Napi::Float32Array scratch = to_float_matrix(info[1], "scratch", n, n);
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[3].IsString(), env, "backend must be a string");
+  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0, env,
+                                   "heads must be a non-empty array");
+  Napi::Array heads = info[0].As<Napi::Array>();
+  auto job = std::make_unique<EmbeddingJob>();
+  job->backend = info[3].As<Napi::String>().Utf8Value();
+  Napi::Object refs = Napi::Object::New(env);
+  refs.Set("heads", heads);
+  refs.Set("scratch", scratch);
+  for (uint32_t t = 0; t < heads.Length(); ++t) {
+    const std::string name = "heads[" + std::to_string(t) + "]";
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!heads.Get(t).IsObject(), env, name + " must be an object");
+    Napi::Object head = heads.Get(t).As<Napi::Object>();
+    const std::size_t dim = to_count(head.Get("dim"), (name + ".dim").c_str());
+    Napi::Float32Array user = to_float_matrix(head.Get("user"), (name + ".user").c_str(), n, dim);
+    Napi::Float32Array peer = to_float_matrix(head.Get("peer"), (name + ".peer").c_str(), n, dim);
+    KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(scratch, user) || overlaps(scratch, peer), env,
+                                      "scratch must not overlap " + name + ".user or .peer");
+    KINDRED_NAPI_THROW_TYPE_ERROR_IF(!head.Get("weight").IsNumber(), env, name + ".weight must be a number");
+    matching::Head h;
+    h.user = ConstMatrix(user.Data(), n, dim);
+    h.peer = ConstMatrix(peer.Data(), n, dim);
+    h.transform = to_transform(head.Get("transform"), name + ".transform");
+    h.weight = head.Get("weight").As<Napi::Number>().FloatValue();
+    job->heads.push_back(h);
+  }
+  read_filters(info, 4, n, refs, *job);
+  matching::MaxWeightOptions tuning = to_tuning(info[7]);
+  const std::int32_t* cancel = to_cancel(info, 8);
+  if (info.Length() > 8) refs.Set("cancel", info[8]);
   auto* worker = new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job));
   Napi::Promise promise = worker->promise();
   worker->Queue();

@@ -9,5 +9,6 @@ namespace kindred::addon {
 
 Napi::Value match_weights(const Napi::CallbackInfo& info);
 Napi::Value match_embeddings(const Napi::CallbackInfo& info);
+Napi::Value match_heads(const Napi::CallbackInfo& info);
 
 }  // namespace kindred::addon

@@ -3,9 +3,11 @@
 #include <napi.h>
 
 #include "addon/backends.h"
+#include "addon/clustering_worker.h"
 #include "addon/errors.h"
 #include "addon/match_worker.h"
 #include "addon/pair_scores_worker.h"
+#include "addon/top_k_worker.h"
 
 namespace kindred::addon {
 namespace {
@@ -29,6 +31,12 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("pairScores", Napi::Function::New(env, guarded<pair_scores>, "pairScores"));
   exports.Set("matchWeights", Napi::Function::New(env, guarded<match_weights>, "matchWeights"));
   exports.Set("matchEmbeddings", Napi::Function::New(env, guarded<match_embeddings>, "matchEmbeddings"));
+  exports.Set("matchHeads", Napi::Function::New(env, guarded<match_heads>, "matchHeads"));
+  exports.Set("wardLinkage", Napi::Function::New(env, guarded<ward_linkage>, "wardLinkage"));
+  exports.Set("cutTree", Napi::Function::New(env, guarded<cut_tree>, "cutTree"));
+  exports.Set("clusterMedoids", Napi::Function::New(env, guarded<cluster_medoids>, "clusterMedoids"));
+  exports.Set("pinnerSage", Napi::Function::New(env, guarded<pinner_sage>, "pinnerSage"));
+  exports.Set("topK", Napi::Function::New(env, guarded<top_k>, "topK"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("blas", Napi::Boolean::New(env, KINDRED_HAVE_BLAS != 0));
   build.Set("cuda", Napi::Boolean::New(env, KINDRED_HAVE_CUDA != 0));

@@ -89,11 +89,8 @@ Napi::Value pair_scores(const Napi::CallbackInfo& info) {
   Napi::Float32Array out = to_float_matrix(info[2], "out", rows, cols);
   KINDRED_NAPI_THROW_TYPE_ERROR_IF(!info[6].IsString(), env, "backend must be a string");
   KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(out, a) || overlaps(out, b), env, "out must not overlap a or b");
+  to_cancel(info, 7);  // checks the flag's kind; the worker keeps the value itself
   Napi::Value cancel = info.Length() > 7 ? info[7] : env.Undefined();
-  const bool cancel_ok = cancel.IsUndefined() ||
-                         (cancel.IsTypedArray() && cancel.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
-                          cancel.As<Napi::Int32Array>().ElementLength() >= 1);
-  KINDRED_NAPI_THROW_TYPE_ERROR_IF(!cancel_ok, env, "cancel must be undefined or an Int32Array of length >= 1");
 
   auto* worker = new PairScoresWorker(env, a, b, out, rows, cols, dim, info[6].As<Napi::String>().Utf8Value(), cancel);
   Napi::Promise promise = worker->promise();

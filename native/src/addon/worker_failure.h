@@ -33,7 +33,7 @@ class WorkerFailure {
   }
 
   // Records an invalid-argument failure naming the first NaN/±Inf of `m`; true when there was one.
-  bool reject_non_finite(const char* name, ConstMatrix m) {
+  bool reject_non_finite(const std::string& name, ConstMatrix m) {
     const std::size_t n = m.rows * m.cols;  // checked against the array length on the JS thread
     const std::size_t at = first_non_finite(m.data, n);
     if (at == n) return false;

@@ -215,6 +215,39 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   return {top, filled, kth};
 }
 
+// A starting threshold for a row's scan, guessed from a sample of one column in kSampleStride: the
+// sample's r-th best reduced weight with r·stride ≈ 2k, so about 2k values of the row beat it and the
+// buffer rarely needs a compaction (which cost more than the scan itself on the first passes, whose
+// rows have no floor yet). Only a guess: when fewer than k beat it, the row is scanned again.
+constexpr std::size_t kSampleStride = 16;
+constexpr std::size_t kMaxSampleRank = 64;
+
+float sample_threshold(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
+                       std::size_t k) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::size_t rank = std::min(kMaxSampleRank, (2 * k + kSampleStride - 1) / kSampleStride);
+  if (n < 4 * kSampleStride * rank) return -inf;
+  float best[kMaxSampleRank];
+  std::size_t size = 0;
+  // Whole runs of kSampleRun columns (a cache line), one run in kSampleStride, offset by the row so
+  // that rows do not all sample the same columns: a sixteenth of the row's memory traffic.
+  constexpr std::size_t kSampleRun = 16;
+  const std::size_t step = kSampleRun * kSampleStride;
+  for (std::size_t start = (self % kSampleStride) * kSampleRun; start < n; start += step) {
+    const std::size_t end = std::min(n, start + kSampleRun);
+    for (std::size_t j = start; j < end; ++j) {
+      const float wj = row[j];
+      if (!(wj > 0.0f && wj < inf) || j == self) continue;
+      const float v = wj - y[j];
+      if (size == rank && !(v > best[rank - 1])) continue;
+      std::size_t t = size < rank ? size++ : rank - 1;
+      for (; t > 0 && best[t - 1] < v; --t) best[t] = best[t - 1];
+      best[t] = v;
+    }
+  }
+  return size == rank ? best[rank - 1] : -inf;
+}
+
 // max_j w(i,j) − p(j) over usable pairs, one row, as a pure vector stream.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
@@ -321,10 +354,14 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
                               ? previous
                               : static_cast<float>(previous - shift - 1e-5 * (std::fabs(previous) + shift) - 1e-30);
       float* best_w = graph.neighbour_weight.data() + i * k;
-      RowScan scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, floor, buffer, best_j, best_w);
-      if (scan.filled < k && floor != -std::numeric_limits<float>::infinity()) {
-        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, -std::numeric_limits<float>::infinity(), buffer,
-                        best_j, best_w);
+      // Start from the higher of the floor and the sampled guess; when fewer than k values beat it,
+      // fall back to the lower one, then to −∞ (which always fills the list, if the row can).
+      const float guess = sample_threshold(w.row(i), n, i, yf.data(), k);
+      const float starts[3] = {std::max(floor, guess), std::min(floor, guess), -std::numeric_limits<float>::infinity()};
+      RowScan scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, starts[0], buffer, best_j, best_w);
+      for (int attempt = 1; attempt < 3 && scan.filled < k && starts[attempt - 1] != starts[2]; ++attempt) {
+        if (starts[attempt] == starts[attempt - 1]) continue;
+        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, starts[attempt], buffer, best_j, best_w);
       }
       kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;

@@ -412,6 +412,43 @@ std::size_t walk_strip_any(const Pass& pass, std::size_t bi, std::size_t rows, s
 float exp_one(float s, float w, float b) { return exp_one_for<kNativeFma>(s, w, b); }
 #endif
 
+// acc[k] = (assign ? 0 : acc[k]) + f(s[k]) with f the transform; the head's weight is already in
+// e (as log weight added to b) or in `scale` (identity). s and acc may be the same array.
+template <bool kFma>
+KINDRED_PW_INLINE void accumulate_for(const float* s, float* acc, std::size_t count, const Transform& t, float scale,
+                                      bool assign) {
+  std::size_t k = 0;
+  if (t.kind == Transform::Kind::kIdentity) {
+    for (; k < count; ++k) acc[k] = (assign ? 0.0f : acc[k]) + scale * s[k];
+    return;
+  }
+  const float b = t.b + std::log(scale);
+  const ExpArgs e = exp_args(t.w, b);
+  const bool fma = kFma && e.split;
+  for (; k + kBlock <= count; k += kBlock) {
+    const V8f v = load<V8f>(s + k);
+    V8f f = fma ? exp8<kFma>(v, e) : exp8<false>(v, e);
+    if (!assign) f += load<V8f>(acc + k);
+    store(acc + k, f);
+  }
+  for (; k < count; ++k) acc[k] = (assign ? 0.0f : acc[k]) + exp_one_for<kFma>(s[k], t.w, b);
+}
+
+#if KINDRED_PW_MULTIVERSION
+__attribute__((target("default"))) void accumulate_any(const float* s, float* acc, std::size_t count,
+                                                       const Transform& t, float scale, bool assign) {
+  accumulate_for<kNativeFma>(s, acc, count, t, scale, assign);
+}
+__attribute__((target("arch=x86-64-v3"))) void accumulate_any(const float* s, float* acc, std::size_t count,
+                                                               const Transform& t, float scale, bool assign) {
+  accumulate_for<true>(s, acc, count, t, scale, assign);
+}
+#else
+void accumulate_any(const float* s, float* acc, std::size_t count, const Transform& t, float scale, bool assign) {
+  accumulate_for<kNativeFma>(s, acc, count, t, scale, assign);
+}
+#endif
+
 // --- the rare path -------------------------------------------------------------------------------
 float transform_one(const Transform& t, float s) {
   return t.kind == Transform::Kind::kIdentity ? s : exp_one(s, t.w, t.b);
@@ -530,6 +567,11 @@ void validate(MutableMatrix scores, const Transform& transform, const HardFilter
 }  // namespace
 
 float fast_expf(float x) noexcept { return exp_one(x, 1.0f, 0.0f); }
+
+void accumulate_transformed(const float* scores, float* acc, std::size_t count, const Transform& transform,
+                            float weight, bool assign) noexcept {
+  accumulate_any(scores, acc, count, transform, weight, assign);
+}
 
 PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, const HardFilters& filters,
                               const CancelToken& cancel, int threads) {

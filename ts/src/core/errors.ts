@@ -12,7 +12,16 @@ export type KindredErrorCode =
   | 'ERR_KINDRED_OUT_OF_MEMORY'
   | 'ERR_KINDRED_DEVICE'
   | 'ERR_KINDRED_INTERNAL'
-  | 'ERR_KINDRED_NATIVE_LOAD';
+  | 'ERR_KINDRED_NATIVE_LOAD'
+  | 'ERR_KINDRED_MODEL_LOAD'
+  | 'ERR_KINDRED_MODEL_INPUT'
+  | 'ERR_KINDRED_MODEL_RUN'
+  | 'ERR_KINDRED_WORKER'
+  | 'ERR_KINDRED_QUEUE_FULL'
+  | 'ERR_KINDRED_CLOSED'
+  | 'ERR_KINDRED_STORE'
+  | 'ERR_KINDRED_ACTION_LOG_UNAVAILABLE'
+  | 'ERR_KINDRED_ACTION_LOG_BUFFER_FULL';
 
 /** Base class of every kindred error. `code` is stable across versions; `message` is for humans. */
 export class KindredError extends Error {
@@ -73,6 +82,101 @@ export class AbortError extends KindredError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
     super('ERR_KINDRED_ABORTED', message, options);
     this.name = 'AbortError';
+  }
+}
+
+/** Which model step failed: loading the file, checking a request's inputs, or running it. */
+export type ModelErrorCode = 'ERR_KINDRED_MODEL_LOAD' | 'ERR_KINDRED_MODEL_INPUT' | 'ERR_KINDRED_MODEL_RUN';
+
+/**
+ * A model could not be loaded (missing or corrupt file, outputs kindred cannot use), a request's
+ * inputs do not match the model's declared inputs (`input` names the offending one), or the
+ * model failed while running.
+ */
+export class ModelError extends KindredError {
+  /** The model's name in its pool. */
+  readonly model: string;
+  /** The input the request got wrong (only for `ERR_KINDRED_MODEL_INPUT`). */
+  readonly input: string | undefined;
+
+  constructor(code: ModelErrorCode, model: string, message: string, options?: { cause?: unknown; input?: string }) {
+    super(code, `Model '${model}': ${message}`, options);
+    this.model = model;
+    this.input = options?.input;
+  }
+}
+
+/** A worker thread died or could not start while running a task; the pool replaces it. */
+export class WorkerError extends KindredError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KINDRED_WORKER', message, options);
+  }
+}
+
+/** A bounded queue is full; the caller should shed load or retry later. */
+export class QueueFullError extends KindredError {
+  /** The queue's capacity. */
+  readonly capacity: number;
+
+  constructor(what: string, capacity: number) {
+    super('ERR_KINDRED_QUEUE_FULL', `The ${what} queue is full (${capacity} waiting); retry later or raise its maxQueue`);
+    this.capacity = capacity;
+  }
+}
+
+/** The object was closed; it accepts no more work. */
+export class ClosedError extends KindredError {
+  constructor(what: string) {
+    super('ERR_KINDRED_CLOSED', `The ${what} is closed`);
+  }
+}
+
+/** A store (Redis, …) failed. `retryable` is true for connection problems that may go away. */
+export class StoreError extends KindredError {
+  readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super('ERR_KINDRED_STORE', message, options);
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/**
+ * The action log could not answer in time (Redis down, slow, or reconnecting). A feed catches it
+ * and serves without history-based twiddlers, marked degraded.
+ */
+export class ActionLogUnavailableError extends KindredError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KINDRED_ACTION_LOG_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The action log's write buffer is full (Redis has been unavailable for a while): the action was
+ * NOT recorded. `capacity` is the buffer's size (option `maxBuffered`).
+ */
+export class ActionLogBufferFullError extends KindredError {
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    super(
+      'ERR_KINDRED_ACTION_LOG_BUFFER_FULL',
+      `The action log's write buffer is full (${capacity} actions waiting for Redis); this action was not recorded`,
+    );
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * A twiddler chain names a twiddler that is not registered. An InvalidArgumentError (same code) whose
+ * `argument` says where the name was given (e.g. `'chain[2].name'`) and `twiddler` is the name.
+ */
+export class UnknownTwiddlerError extends InvalidArgumentError {
+  readonly twiddler: string;
+
+  constructor(argument: string, twiddler: string, registered: readonly string[]) {
+    super(argument, `a registered twiddler (${registered.join(', ') || 'none'})`, JSON.stringify(twiddler));
+    this.twiddler = twiddler;
   }
 }
 

@@ -43,18 +43,44 @@ export interface MatchFilters {
   blocked?: Int32Array;
 }
 
-/** Options of {@link matchEmbeddings}. */
+/**
+ * One prediction head of a multi-objective model: ŷ_t(i→j) = weight · transform(user_i · peer_j),
+ * with the head's own (e.g. projected) vectors. Heads are summed: ŷ(i→j) = Σ_t ŷ_t(i→j).
+ */
+export interface MatchHead {
+  /** n×dim, row-major: user i's chooser vector for this head. */
+  user: Float32Array;
+  /** n×dim, row-major: user j's partner vector for this head. */
+  peer: Float32Array;
+  /** This head's vector length. */
+  dim: number;
+  /** Default `{ kind: 'exp', w: 1, b: 0 }`. */
+  transform?: PairTransform;
+  /** The head's weight in the sum, finite and > 0; default 1. */
+  weight?: number;
+}
+
+/**
+ * Options of {@link matchEmbeddings}: either one head (`user`, `peer`, `dim`, `transform`) or
+ * several (`heads`), not both.
+ */
 export interface MatchEmbeddingsOptions extends MatchTuning {
   /** n×dim, row-major: user i's user-tower vector (what i is like as a chooser). */
-  user: Float32Array;
+  user?: Float32Array;
   /** n×dim, row-major: user j's peer-tower vector (what j is like as a partner). */
-  peer: Float32Array;
+  peer?: Float32Array;
   /** Users in the pool, 0 ≤ n ≤ 46,340. */
   n: number;
-  /** Embedding length. */
-  dim: number;
+  /** Embedding length (with `user` and `peer`). */
+  dim?: number;
   /** Score transform; default `{ kind: 'exp', w: 1, b: 0 }`. Pair weight w(i,j) = ŷ(i→j) + ŷ(j→i). */
   transform?: PairTransform;
+  /**
+   * Several prediction heads instead of `user`/`peer`/`dim`/`transform`: the pair weight is
+   * w(i,j) = Σ_t ŷ_t(i→j) + ŷ_t(j→i). Each head costs one more GEMM; the heads are transformed
+   * and summed chunk by chunk while their scores are in cache, so memory stays one n×n buffer.
+   */
+  heads?: MatchHead[];
   filters?: MatchFilters;
   /** Backend for the scores GEMM; default: the one set with `useBackend()`. */
   backend?: BackendChoice;
@@ -70,6 +96,19 @@ export interface MatchEmbeddingsOptions extends MatchTuning {
 
 // The addon names its arguments plainly; the public API nests them under options.
 const ADDON_ARGUMENT_NAMES = { user: 'options.user', peer: 'options.peer', transform: 'options.transform' } as const;
+
+// With heads, the addon names heads[t].user etc. (or user/peer/transform on the one-head fast path).
+function headArgumentNames(count: number): Record<string, string> {
+  const names: Record<string, string> = {
+    user: 'options.heads[0].user',
+    peer: 'options.heads[0].peer',
+    transform: count === 1 ? 'options.heads[0].transform' : 'options.heads',
+  };
+  for (let t = 0; t < count; t++) {
+    for (const key of ['user', 'peer', 'transform']) names[`heads[${t}].${key}`] = `options.heads[${t}].${key}`;
+  }
+  return names;
+}
 
 /**
  * Matches a pool 1:1 to maximize the total predicted satisfaction of both sides.
@@ -96,48 +135,86 @@ export async function matchEmbeddings(options: MatchEmbeddingsOptions): Promise<
   if (options === undefined) throw invalidArgument('options', 'an options object with user, peer, n and dim', options);
   const opts = optionsObject<MatchEmbeddingsOptions>(options, 'options');
   const n = integerInRange(opts.n, 'options.n', 0, MAX_POOL);
+  const heads = opts.heads === undefined ? undefined : checkHeads(opts, n);
+  // One head of weight 1 is the single-head call: its transform is fused into the pair-weights pass.
+  const single = heads === undefined ? checkSingleHead(opts, n) : heads.length === 1 && heads[0]!.weight === 1 ? heads[0]! : undefined;
+  const filters = checkFilters(opts.filters ?? {}, n);
+  const tuning = matchTuning(opts, 'options');
+  const signal = optionalSignal(opts.signal, 'options.signal');
+  const inputs = Object.fromEntries((heads ?? [single!]).flatMap((h, t) => [[`user${t}`, h.user], [`peer${t}`, h.peer]]));
+  if (opts.buffer !== undefined) outputBuffer(opts.buffer, 'options.buffer', n, n, 'n x n', inputs);
+  const backend = resolveBackend(opts.backend, 'options.backend');
+  const buffer = opts.buffer ?? allocateScores(n, n);
+  const result = await runAbortable(
+    (cancel) =>
+      single !== undefined
+        ? native().matchEmbeddings(
+            single.user,
+            single.peer,
+            buffer,
+            n,
+            single.dim,
+            backend,
+            single.transform,
+            filters.mutual,
+            filters.overlap,
+            filters.blocked,
+            tuning,
+            cancel,
+          )
+        : native().matchHeads(heads!, buffer, n, backend, filters.mutual, filters.overlap, filters.blocked, tuning, cancel),
+    callSite,
+    signal,
+    heads === undefined ? ADDON_ARGUMENT_NAMES : headArgumentNames(heads.length),
+  );
+  return toMatchResult(result);
+}
+
+type CheckedHead = Required<MatchHead>;
+
+function checkSingleHead(opts: Partial<MatchEmbeddingsOptions>, n: number): CheckedHead {
   const dim = integerInRange(opts.dim, 'options.dim', 0, 2 ** 31 - 1);
   const user = float32Array(opts.user, 'options.user');
   const peer = float32Array(opts.peer, 'options.peer');
   matrixLength(user, 'options.user', n, dim, 'n x dim');
   matrixLength(peer, 'options.peer', n, dim, 'n x dim');
-  const transform = checkTransform(opts.transform ?? { kind: 'exp', w: 1, b: 0 });
-  const filters = checkFilters(opts.filters ?? {}, n);
-  const tuning = matchTuning(opts, 'options');
-  const signal = optionalSignal(opts.signal, 'options.signal');
-  if (opts.buffer !== undefined) outputBuffer(opts.buffer, 'options.buffer', n, n, 'n x n', { user, peer });
-  const backend = resolveBackend(opts.backend, 'options.backend');
-  const buffer = opts.buffer ?? allocateScores(n, n);
-  const result = await runAbortable(
-    (cancel) =>
-      native().matchEmbeddings(
-        user,
-        peer,
-        buffer,
-        n,
-        dim,
-        backend,
-        transform,
-        filters.mutual,
-        filters.overlap,
-        filters.blocked,
-        tuning,
-        cancel,
-      ),
-    callSite,
-    signal,
-    ADDON_ARGUMENT_NAMES,
-  );
-  return toMatchResult(result);
+  const transform = checkTransform(opts.transform ?? { kind: 'exp', w: 1, b: 0 }, 'options.transform');
+  return { user, peer, dim, transform, weight: 1 };
 }
 
-function checkTransform(value: unknown): PairTransform {
-  const t = optionsObject<{ kind: string; w: unknown; b: unknown }>(value, 'options.transform');
+function checkHeads(opts: Partial<MatchEmbeddingsOptions>, n: number): CheckedHead[] {
+  for (const key of ['user', 'peer', 'dim', 'transform'] as const) {
+    if (opts[key] !== undefined) {
+      throw invalidArgument(`options.${key}`, 'undefined when options.heads is given (each head has its own)', opts[key]);
+    }
+  }
+  if (!Array.isArray(opts.heads) || opts.heads.length === 0 || opts.heads.length > 16) {
+    throw invalidArgument('options.heads', 'an array of 1 to 16 heads', opts.heads);
+  }
+  return opts.heads.map((value, t) => {
+    const name = `options.heads[${t}]`;
+    const head = optionsObject<MatchHead>(value, name);
+    const dim = integerInRange(head.dim, `${name}.dim`, 0, 2 ** 31 - 1);
+    const user = float32Array(head.user, `${name}.user`);
+    const peer = float32Array(head.peer, `${name}.peer`);
+    matrixLength(user, `${name}.user`, n, dim, 'n x dim');
+    matrixLength(peer, `${name}.peer`, n, dim, 'n x dim');
+    const transform = checkTransform(head.transform ?? { kind: 'exp', w: 1, b: 0 }, `${name}.transform`);
+    const weight = head.weight ?? 1;
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
+      throw invalidArgument(`${name}.weight`, 'a finite number > 0', weight);
+    }
+    return { user, peer, dim, transform, weight };
+  });
+}
+
+function checkTransform(value: unknown, name: string): PairTransform {
+  const t = optionsObject<{ kind: string; w: unknown; b: unknown }>(value, name);
   if (t.kind === 'identity') return { kind: 'identity' };
-  if (t.kind !== 'exp') throw invalidArgument('options.transform.kind', "'exp' or 'identity'", t.kind);
+  if (t.kind !== 'exp') throw invalidArgument(`${name}.kind`, "'exp' or 'identity'", t.kind);
   for (const key of ['w', 'b'] as const) {
     if (typeof t[key] !== 'number' || !Number.isFinite(t[key])) {
-      throw invalidArgument(`options.transform.${key}`, 'a finite number', t[key]);
+      throw invalidArgument(`${name}.${key}`, 'a finite number', t[key]);
     }
   }
   return { kind: 'exp', w: t.w as number, b: t.b as number };

@@ -49,7 +49,79 @@ export interface NativeAddon {
     tuning: NativeMatchTuning,
     cancel?: Int32Array,
   ): Promise<NativeMatchResult>;
+  /** Several heads: Σ_t weight_t · transform_t(user_t · peer_tᵀ), then Y + Yᵀ, filters and matching. */
+  matchHeads(
+    heads: Array<{
+      user: Float32Array;
+      peer: Float32Array;
+      dim: number;
+      transform: { kind: 'exp'; w: number; b: number } | { kind: 'identity' };
+      weight: number;
+    }>,
+    scratch: Float32Array,
+    n: number,
+    backend: string,
+    mutual: Array<{ attr: Uint8Array; accepts: Uint32Array }>,
+    overlap: Uint32Array[],
+    blocked: Int32Array | undefined,
+    tuning: NativeMatchTuning,
+    cancel?: Int32Array,
+  ): Promise<NativeMatchResult>;
+  /** Ward linkage in SciPy's layout ((n − 1) × 4). Rejects NaN/±Inf in `embeddings` (argument 'embeddings'). */
+  wardLinkage(embeddings: Float32Array, n: number, dim: number, cancel?: Int32Array): Promise<Float64Array>;
+  /** fcluster(Z, threshold, 'distance') labels 1..k; synchronous (O(n)); throws ERR_KINDRED_INVALID_ARGUMENT for a bad linkage. */
+  cutTree(linkage: Float64Array, n: number, threshold: number): Int32Array;
+  /** Medoid row of each cluster 1..clusters (at index c − 1). */
+  clusterMedoids(
+    embeddings: Float32Array,
+    n: number,
+    dim: number,
+    labels: Int32Array,
+    clusters: number,
+    cancel?: Int32Array,
+  ): Promise<Int32Array>;
+  /** Linkage, cut, medoids, importance and anchors in one worker. */
+  pinnerSage(
+    embeddings: Float32Array,
+    n: number,
+    dim: number,
+    ageDays: Float64Array,
+    threshold: number,
+    lambdaPerDay: number,
+    maxAnchors: number,
+    cancel?: Int32Array,
+  ): Promise<NativePinnerSageResult>;
+  /**
+   * The best k items (rows of `items`) per query by inner product, written into `outIndices` /
+   * `outScores` (q × k, best first; ties → lower row; slots past n hold -1 / -Infinity). Resolves
+   * with the backend that ran. Rejects NaN/±Inf in `queries` (argument 'queries') and NaN scores.
+   */
+  topK(
+    queries: Float32Array,
+    items: Float32Array,
+    q: number,
+    n: number,
+    dim: number,
+    k: number,
+    backend: string,
+    outIndices: Int32Array,
+    outScores: Float32Array,
+    cancel?: Int32Array,
+  ): Promise<string>;
   build: { blas: boolean; cuda: boolean; napiVersion: number };
+}
+
+/** What the addon's pinnerSage resolves with; row indices refer to the rows it was given. */
+export interface NativePinnerSageResult {
+  linkage: Float64Array;
+  /** Cluster label (1..k) of each row. */
+  labels: Int32Array;
+  /** Medoid row of cluster c at index c − 1. */
+  medoids: Int32Array;
+  /** Importance of cluster c at index c − 1. */
+  importance: Float64Array;
+  /** Cluster indices (0-based), most important first. */
+  anchors: Int32Array;
 }
 
 /** Matcher knobs as the addon takes them (missing fields keep the native defaults). */

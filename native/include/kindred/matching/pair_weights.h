@@ -50,4 +50,10 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
 // normal results) on AVX2+FMA CPUs, 0.53 ulp with the double-precision fallback used elsewhere.
 float fast_expf(float x) noexcept;
 
+// acc[k] = (assign ? 0 : acc[k]) + weight · f(scores[k]) for k < count, f the transform, through the
+// same exp as pair_weights (weight folded into the exponent as + ln weight). `scores` and `acc` may be
+// the same array. weight must be finite and > 0, w and b finite: the caller checks (see head_scores).
+void accumulate_transformed(const float* scores, float* acc, std::size_t count, const Transform& transform,
+                            float weight, bool assign) noexcept;
+
 }  // namespace kindred::matching

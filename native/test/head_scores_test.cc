@@ -1,0 +1,128 @@
+// head_scores against a naive reference: double dot products, double exp, the weighted sum over
+// heads, on seeded random pools (several heads, projections of different widths, pool sizes that
+// do and do not fill a chunk), plus the argument checks.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "harness.h"
+#include "kindred/backend/registry.h"
+#include "kindred/core/error.h"
+#include "kindred/matching/head_scores.h"
+
+using namespace kindred;
+using matching::Head;
+using matching::Transform;
+
+namespace {
+
+constexpr double kTolerance = 2e-5;  // relative: float GEMM rounding, amplified by |w·s| ≤ ~4 in exp
+
+struct HeadData {
+  std::vector<float> user, peer;
+  std::size_t dim;
+  Transform transform;
+  float weight;
+};
+
+std::vector<float> random_matrix(std::mt19937& rng, std::size_t rows, std::size_t cols, float scale) {
+  std::normal_distribution<float> g(0.0f, scale);
+  std::vector<float> m(rows * cols);
+  for (float& x : m) x = g(rng);
+  return m;
+}
+
+double reference(const std::vector<HeadData>& heads, std::size_t i, std::size_t j) {
+  double total = 0;
+  for (const HeadData& h : heads) {
+    double s = 0;
+    for (std::size_t k = 0; k < h.dim; ++k) s += double(h.user[i * h.dim + k]) * double(h.peer[j * h.dim + k]);
+    total += h.weight * (h.transform.kind == Transform::Kind::kExp ? std::exp(double(h.transform.w) * s + h.transform.b) : s);
+  }
+  return total;
+}
+
+std::vector<Head> views(const std::vector<HeadData>& heads, std::size_t n) {
+  std::vector<Head> out;
+  for (const HeadData& h : heads) {
+    out.push_back({ConstMatrix(h.user.data(), n, h.dim), ConstMatrix(h.peer.data(), n, h.dim), h.transform, h.weight});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(matches_naive_reference_on_random_pools) {
+  std::mt19937 rng(7);
+  for (std::size_t n : {1u, 2u, 9u, 130u, 1100u}) {
+    for (int head_count : {1, 2, 3}) {
+      std::vector<HeadData> heads;
+      for (int t = 0; t < head_count; ++t) {
+        const std::size_t dim = t == 0 ? 64 : 16 + 5 * t;
+        HeadData h{random_matrix(rng, n, dim, 0.15f), random_matrix(rng, n, dim, 0.15f), dim, {}, 0.5f + 10.0f * t};
+        h.transform = t == 2 ? Transform{Transform::Kind::kIdentity, 1, 0} : Transform{Transform::Kind::kExp, 1.3f, 0.1f * t};
+        heads.push_back(std::move(h));
+      }
+      for (const auto& info : backend::list()) {
+        if (!info.available) continue;
+        std::vector<float> out(n * n, -1.0f);
+        matching::head_scores(backend::by_name(info.name), views(heads, n), MutableMatrix(out.data(), n, n), CancelToken());
+        double worst = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          for (std::size_t j = 0; j < n; ++j) {
+            const double want = reference(heads, i, j);
+            worst = std::max(worst, std::fabs(out[i * n + j] - want) / std::max(1.0, std::fabs(want)));
+          }
+        }
+        CHECK(worst < kTolerance) << info.name << " n=" << n << " heads=" << head_count << " worst relative error " << worst;
+      }
+    }
+  }
+}
+
+TEST(writes_only_its_columns_of_a_strided_output) {
+  std::mt19937 rng(11);
+  const std::size_t n = 37, stride = 45;
+  std::vector<HeadData> heads{{random_matrix(rng, n, 8, 0.3f), random_matrix(rng, n, 8, 0.3f), 8, {Transform::Kind::kExp, 1, 0}, 2},
+                              {random_matrix(rng, n, 4, 0.3f), random_matrix(rng, n, 4, 0.3f), 4, {Transform::Kind::kExp, 2, -1}, 3}};
+  std::vector<float> out(n * stride, 42.0f);
+  matching::head_scores(backend::best(), views(heads, n), MutableMatrix(out.data(), n, n, stride), CancelToken());
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < stride; ++j) {
+      if (j >= n) {
+        CHECK(out[i * stride + j] == 42.0f) << "padding touched at " << i << "," << j;
+      } else {
+        const double want = reference(heads, i, j);
+        CHECK(std::fabs(out[i * stride + j] - want) <= kTolerance * want) << i << "," << j;
+      }
+    }
+  }
+}
+
+TEST(rejects_bad_heads) {
+  std::vector<float> a(4 * 3, 0.1f), b(4 * 2, 0.1f), out(16);
+  auto& be = backend::best();
+  const MutableMatrix o(out.data(), 4, 4);
+  CHECK_THROWS_CODE(matching::head_scores(be, {}, o, CancelToken()), Code::kInvalidArgument);
+  CHECK_THROWS_CODE(matching::head_scores(be, {{ConstMatrix(a.data(), 4, 3), ConstMatrix(b.data(), 4, 2), {}, 1}}, o, CancelToken()),
+                    Code::kInvalidArgument);
+  CHECK_THROWS_CODE(matching::head_scores(be, {{ConstMatrix(a.data(), 4, 3), ConstMatrix(a.data(), 4, 3), {}, 0}}, o, CancelToken()),
+                    Code::kInvalidArgument);
+  CHECK_THROWS_CODE(matching::head_scores(be, {{ConstMatrix(a.data(), 4, 3), ConstMatrix(a.data(), 4, 3), {}, NAN}}, o, CancelToken()),
+                    Code::kInvalidArgument);
+  CHECK_THROWS_CODE(matching::head_scores(be, {{ConstMatrix(a.data(), 3, 3), ConstMatrix(a.data(), 4, 3), {}, 1}}, o, CancelToken()),
+                    Code::kInvalidArgument);
+  Transform bad{Transform::Kind::kExp, INFINITY, 0};
+  CHECK_THROWS_CODE(matching::head_scores(be, {{ConstMatrix(a.data(), 4, 3), ConstMatrix(a.data(), 4, 3), bad, 1}}, o, CancelToken()),
+                    Code::kInvalidArgument);
+}
+
+TEST(honours_cancel) {
+  std::vector<float> a(64 * 4, 0.1f), out(64 * 64);
+  std::int32_t flag = 1;
+  CHECK_THROWS_CODE(matching::head_scores(backend::best(), {{ConstMatrix(a.data(), 64, 4), ConstMatrix(a.data(), 64, 4), {}, 1}},
+                                          MutableMatrix(out.data(), 64, 64), CancelToken(&flag)),
+                    Code::kCancelled);
+}
+
+TEST_MAIN()

@@ -1,0 +1,51 @@
+/** Argument checks and result builders shared by the embedding memories. */
+import { float32Array, invalidArgument, matrixLength } from '../core/validate.js';
+import type { EmbeddingBatch, EmbeddingWrite } from './embedding-memory.js';
+
+/** `id` as a non-empty string of at most 512 characters. */
+export function checkId(id: unknown, argument = 'id'): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
+    throw invalidArgument(argument, 'a non-empty string of at most 512 characters', id);
+  }
+  return id;
+}
+
+/** `ids` as an array of valid ids. */
+export function checkIds(ids: unknown): readonly string[] {
+  if (!Array.isArray(ids)) throw invalidArgument('ids', 'an array of ids', ids);
+  ids.forEach((id, i) => checkId(id, `ids[${i}]`));
+  return ids as string[];
+}
+
+/** A write with `dim`-float vectors, a finite version ≥ 0 and a finite `updatedAt`. */
+export function checkWrite(write: unknown, dim: number, now: number): Required<EmbeddingWrite> {
+  if (typeof write !== 'object' || write === null) throw invalidArgument('write', 'an object { user, peer, version }', write);
+  const w = write as Partial<EmbeddingWrite>;
+  const user = float32Array(w.user, 'write.user');
+  matrixLength(user, 'write.user', 1, dim, '1 x dim');
+  const peer = float32Array(w.peer, 'write.peer');
+  matrixLength(peer, 'write.peer', 1, dim, '1 x dim');
+  if (typeof w.version !== 'number' || !Number.isFinite(w.version) || w.version < 0) {
+    throw invalidArgument('write.version', 'a finite number >= 0', w.version);
+  }
+  const updatedAt = w.updatedAt ?? now;
+  if (typeof updatedAt !== 'number' || !Number.isFinite(updatedAt)) {
+    throw invalidArgument('write.updatedAt', 'a finite number of ms since the epoch', updatedAt);
+  }
+  return { user, peer, version: w.version, updatedAt };
+}
+
+/** An all-missing batch result for `ids` (filled in by the caller). */
+export function emptyBatch(ids: readonly string[], dim: number, degraded: boolean): EmbeddingBatch & { hits: number } {
+  return {
+    ids,
+    dim,
+    user: new Float32Array(ids.length * dim),
+    peer: new Float32Array(ids.length * dim),
+    found: new Uint8Array(ids.length),
+    versions: new Float64Array(ids.length),
+    ageMs: new Float64Array(ids.length).fill(Number.NaN),
+    hits: 0,
+    degraded,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * An {@link EmbeddingMemory} in Redis, shared by several service instances. One hash per user,
+ * `<prefix><id>` → `v` (version), `t` (updatedAt, ms), `e` (user then peer vector, float32
+ * little-endian). A Lua script compares versions and writes in one step, so a late recompute
+ * never overwrites a newer one. Reads are one pipelined round trip; when Redis is down they come
+ * back missing with `degraded: true` instead of failing the request.
+ */
+import { EventEmitter } from 'node:events';
+import { endianness } from 'node:os';
+
+import { Redis } from 'ioredis';
+
+import { StoreError } from '../core/errors.js';
+import { integerInRange, invalidArgument, optionsObject } from '../core/validate.js';
+import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite } from './embedding-memory.js';
+import { checkId, checkIds, checkWrite, emptyBatch } from './memory-arguments.js';
+import { StalenessTracker, type StalenessMetrics } from './staleness.js';
+
+/** Options of {@link RedisEmbeddingMemory}: a connection (`url` or `client`) and the storage layout. */
+export interface RedisEmbeddingMemoryOptions {
+  /** A Redis URL (`redis://host:port/db`); the memory opens and closes its own connection, which fails fast while Redis is down. */
+  url?: string;
+  /** An ioredis client you own (not closed by `close()`). Prefer `enableOfflineQueue: false` so reads fail fast. */
+  client?: Redis;
+  /** Floats per side. 1..65536, default 64. */
+  dim?: number;
+  /** Key prefix. Default `'kindred:emb:'`. */
+  keyPrefix?: string;
+  /** Expire entries this long after their last write, in ms; 0 = never (default). */
+  ttlMs?: number;
+  /** A read that takes longer is answered missing and degraded, in ms. 1..60000, default 100. */
+  readTimeoutMs?: number;
+  /** The clock used for ages and default `updatedAt`, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+// KEYS[1] = key; ARGV = version, updatedAt, vectors, ttlMs. Returns 1 when written, 0 when a
+// version >= ARGV[1] is already there.
+const putScript = `
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'e', ARGV[3])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+`;
+
+const littleEndian = endianness() === 'LE';
+
+/**
+ * A Redis-backed embedding memory. Emits `'store-error'` (StoreError) for every Redis failure.
+ *
+ * @example
+ * const memory = new RedisEmbeddingMemory({ url: 'redis://127.0.0.1:6379', dim: 64, ttlMs: 86_400_000 });
+ * const batch = await memory.getMany(['u1', 'u2']); // batch.degraded is true while Redis is down
+ */
+export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemory {
+  readonly dim: number;
+  readonly #client: Redis;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #readTimeoutMs: number;
+  readonly #now: () => number;
+  readonly #tracker = new StalenessTracker();
+
+  /** @throws InvalidArgumentError naming the bad option (exactly one of `url` and `client` is required) */
+  constructor(options: RedisEmbeddingMemoryOptions) {
+    super();
+    const o = optionsObject<RedisEmbeddingMemoryOptions>(options, 'options');
+    this.dim = integerInRange(o.dim ?? 64, 'options.dim', 1, 65536);
+    this.#ttlMs = integerInRange(o.ttlMs ?? 0, 'options.ttlMs', 0, Number.MAX_SAFE_INTEGER);
+    this.#readTimeoutMs = integerInRange(o.readTimeoutMs ?? 100, 'options.readTimeoutMs', 1, 60_000);
+    this.#prefix = o.keyPrefix ?? 'kindred:emb:';
+    if (typeof this.#prefix !== 'string') throw invalidArgument('options.keyPrefix', 'a string', this.#prefix);
+    this.#now = o.now ?? Date.now;
+    if ((o.url === undefined) === (o.client === undefined)) {
+      throw invalidArgument('options', 'exactly one of options.url and options.client', o);
+    }
+    if (o.url !== undefined) {
+      if (typeof o.url !== 'string') throw invalidArgument('options.url', 'a redis:// URL', o.url);
+      this.#client = new Redis(o.url, {
+        // Fail fast while disconnected instead of queueing behind a reconnect: a request
+        // would rather read "missing" now than a fresh embedding later.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+      });
+      this.#owned = true;
+    } else {
+      if (typeof o.client !== 'object' || o.client === null || typeof (o.client as Redis).pipeline !== 'function') {
+        throw invalidArgument('options.client', 'an ioredis client', o.client);
+      }
+      this.#client = o.client;
+      this.#owned = false;
+    }
+    // ioredis reports connection errors as events; count them instead of letting them go unhandled.
+    this.#client.on('error', (error: unknown) => this.#report('connection', error));
+  }
+
+  async get(id: string): Promise<EmbeddingLookup> {
+    checkId(id);
+    const batch = await this.getMany([id]);
+    if (batch.found[0] !== 1) return { found: false, degraded: batch.degraded };
+    const embedding = { user: batch.user, peer: batch.peer, version: batch.versions[0]!, updatedAt: this.#now() - batch.ageMs[0]! };
+    return { found: true, embedding, ageMs: batch.ageMs[0]!, degraded: false };
+  }
+
+  async getMany(ids: readonly string[]): Promise<EmbeddingBatch> {
+    checkIds(ids);
+    if (ids.length === 0) return emptyBatch(ids, this.dim, false);
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      if (this.#client.status !== 'ready') throw new Error(`Redis connection is ${this.#client.status}`);
+      const pipeline = this.#client.pipeline();
+      for (const id of ids) pipeline.hmgetBuffer(this.#prefix + id, 'v', 't', 'e');
+      replies = await withTimeout(pipeline.exec(), this.#readTimeoutMs);
+      if (replies === null) throw new Error('the pipeline was discarded');
+    } catch (error) {
+      this.#report('read', error);
+      for (let i = 0; i < ids.length; i++) this.#tracker.miss(true);
+      return emptyBatch(ids, this.dim, true);
+    }
+    const failed = replies.some(([error]) => error !== null);
+    // A command that failed (e.g. the connection dropped mid-pipeline) makes the whole read degraded.
+    const batch = emptyBatch(ids, this.dim, failed);
+    const now = this.#now();
+    const bytes = this.dim * 4;
+    ids.forEach((id, i) => {
+      const [error, reply] = replies![i] ?? [new Error('no reply'), null];
+      const [v, t, e] = (reply ?? []) as Array<Buffer | null>;
+      if (error !== null || !v || !t || !e || e.length !== 2 * bytes) {
+        if (error !== null) this.#report('read', error);
+        else if (e && e.length !== 2 * bytes) this.#report('read', new Error(`${this.#prefix}${id} holds ${e.length} bytes, not 2 x ${this.dim} floats`));
+        this.#tracker.miss(error !== null);
+        return;
+      }
+      readFloats(e, 0, batch.user, i * this.dim, this.dim);
+      readFloats(e, bytes, batch.peer, i * this.dim, this.dim);
+      batch.found[i] = 1;
+      batch.versions[i] = Number(v.toString());
+      batch.ageMs[i] = now - Number(t.toString());
+      batch.hits++;
+      this.#tracker.hit(batch.ageMs[i]!);
+    });
+    return batch;
+  }
+
+  async put(id: string, write: EmbeddingWrite): Promise<boolean> {
+    checkId(id);
+    const w = checkWrite(write, this.dim, this.#now());
+    const value = Buffer.alloc(2 * this.dim * 4);
+    writeFloats(w.user, value, 0);
+    writeFloats(w.peer, value, this.dim * 4);
+    let stored: unknown;
+    try {
+      stored = await this.#client.eval(putScript, 1, this.#prefix + id, String(w.version), String(w.updatedAt), value, String(this.#ttlMs));
+    } catch (error) {
+      throw this.#report('write', error);
+    }
+    this.#tracker.write(stored === 1);
+    return stored === 1;
+  }
+
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    try {
+      await this.#client.del(this.#prefix + id);
+    } catch (error) {
+      throw this.#report('delete', error);
+    }
+  }
+
+  staleness(): StalenessMetrics {
+    return this.#tracker.snapshot();
+  }
+
+  /** Closes the connection if this memory opened it. */
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    if (this.#client.status === 'ready') await this.#client.quit().catch(() => this.#client.disconnect());
+    else this.#client.disconnect();
+  }
+
+  #report(what: string, error: unknown): StoreError {
+    this.#tracker.error();
+    const message = error instanceof Error ? error.message : String(error);
+    const storeError = new StoreError(`Redis embedding memory ${what} failed: ${message}`, { cause: error, retryable: true });
+    if (this.listenerCount('store-error') > 0) this.emit('store-error', storeError);
+    return storeError;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function writeFloats(from: Float32Array, to: Buffer, offset: number): void {
+  if (littleEndian) {
+    to.set(new Uint8Array(from.buffer, from.byteOffset, from.byteLength), offset);
+    return;
+  }
+  for (let i = 0; i < from.length; i++) to.writeFloatLE(from[i]!, offset + 4 * i);
+}
+
+function readFloats(from: Buffer, offset: number, to: Float32Array, at: number, count: number): void {
+  if (littleEndian) {
+    // The Buffer may not be 4-byte aligned, so copy bytes rather than view them as floats.
+    new Uint8Array(to.buffer, to.byteOffset + at * 4, count * 4).set(from.subarray(offset, offset + count * 4));
+    return;
+  }
+  for (let i = 0; i < count; i++) to[at + i] = from.readFloatLE(offset + 4 * i);
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import { matchEmbeddings } from '../../src/match/match-embeddings.js';
+import { listBackends } from '../../src/native/backends.js';
+import { randomMatrix, seededRandom } from '../reference/random.js';
+
+const available = listBackends().filter((b) => b.available).map((b) => b.name);
+
+interface NaiveHead {
+  user: Float32Array;
+  peer: Float32Array;
+  dim: number;
+  transform: { kind: 'exp'; w: number; b: number } | { kind: 'identity' };
+  weight: number;
+}
+
+/** Σ over heads of weight · transform(user_i · peer_j), both directions, in double; −∞ off the allowed pairs. */
+function naiveWeights(heads: NaiveHead[], n: number, allowed: (i: number, j: number) => boolean) {
+  const directed = (i: number, j: number) =>
+    heads.reduce((sum, h) => {
+      let s = 0;
+      for (let k = 0; k < h.dim; k++) s += h.user[i * h.dim + k]! * h.peer[j * h.dim + k]!;
+      return sum + h.weight * (h.transform.kind === 'exp' ? Math.exp(h.transform.w * s + h.transform.b) : s);
+    }, 0);
+  const weights = new Float64Array(n * n).fill(Number.NEGATIVE_INFINITY);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (allowed(i, j)) weights[i * n + j] = weights[j * n + i] = directed(i, j) + directed(j, i);
+    }
+  }
+  return weights;
+}
+
+function heads(seed: number, n: number): NaiveHead[] {
+  const random = seededRandom(seed);
+  return [
+    { user: randomMatrix(random, n, 24, 0.3), peer: randomMatrix(random, n, 24, 0.3), dim: 24, transform: { kind: 'exp', w: 1.1, b: 0.1 }, weight: 1 },
+    { user: randomMatrix(random, n, 8, 0.3), peer: randomMatrix(random, n, 8, 0.3), dim: 8, transform: { kind: 'exp', w: 0.7, b: -2 }, weight: 20 },
+    { user: randomMatrix(random, n, 5, 0.3), peer: randomMatrix(random, n, 5, 0.3), dim: 5, transform: { kind: 'identity' }, weight: 0.5 },
+  ];
+}
+
+describe.each(available)('matchEmbeddings with several heads on %s', (backend) => {
+  it('sums the heads into the weights the naive pipeline builds, and matches only allowed pairs', async () => {
+    const n = 70;
+    const hs = heads(3, n);
+    const random = seededRandom(99);
+    const languages = Uint32Array.from({ length: n }, () => 1 + Math.floor(random() * 7));
+    const allowed = (i: number, j: number) => (languages[i]! & languages[j]!) !== 0;
+    const buffer = new Float32Array(n * n);
+    const result = await matchEmbeddings({ n, heads: hs, backend, filters: { overlap: [languages] }, buffer });
+    const expected = naiveWeights(hs, n, allowed);
+    let worst = 0;
+    for (let i = 0; i < n * n; i++) {
+      if (expected[i] === Number.NEGATIVE_INFINITY) expect(buffer[i], `pair ${i} must be forbidden`).toBe(Number.NEGATIVE_INFINITY);
+      else worst = Math.max(worst, Math.abs(buffer[i]! - expected[i]!) / Math.abs(expected[i]!));
+    }
+    // Float GEMM and float exp against double: a relative 1e-5 is ~100 float ulps of headroom.
+    expect(worst).toBeLessThan(1e-5);
+    let total = 0;
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      const [a, b] = [result.pairs[p]!, result.pairs[p + 1]!];
+      expect(allowed(a, b)).toBe(true);
+      total += expected[a * n + b]!;
+    }
+    expect(Math.abs(result.totalWeight - total)).toBeLessThan(1e-4 * total);
+    expect(result.upperBound).toBeGreaterThanOrEqual(result.totalWeight);
+  });
+
+  it('with one head of weight 1 gives exactly the single-head call', async () => {
+    const n = 50;
+    const [h] = heads(5, n);
+    const viaHeads = new Float32Array(n * n);
+    const direct = new Float32Array(n * n);
+    const a = await matchEmbeddings({ n, heads: [h!], backend, buffer: viaHeads });
+    const b = await matchEmbeddings({ n, user: h!.user, peer: h!.peer, dim: h!.dim, transform: h!.transform, backend, buffer: direct });
+    expect(viaHeads).toEqual(direct);
+    expect(Array.from(a.pairs)).toEqual(Array.from(b.pairs));
+  });
+});
+
+describe('matchEmbeddings with heads rejects bad input naming the argument', () => {
+  const n = 4;
+  const head = () => ({ user: new Float32Array(n * 2), peer: new Float32Array(n * 2), dim: 2 });
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['heads and user together', { heads: [head()], user: new Float32Array(n * 2) }, 'options.user'],
+    ['empty heads', { heads: [] }, 'options.heads'],
+    ['a head of the wrong length', { heads: [head(), { ...head(), peer: new Float32Array(3) }] }, 'options.heads[1].peer'],
+    ['a zero weight', { heads: [head(), { ...head(), weight: 0 }] }, 'options.heads[1].weight'],
+    ['a NaN transform', { heads: [head(), { ...head(), transform: { kind: 'exp', w: Number.NaN, b: 0 } }] }, 'options.heads[1].transform.w'],
+    ['NaN in a head (found natively)', { heads: [head(), { ...head(), user: Float32Array.of(0, 0, 0, Number.NaN, 0, 0, 0, 0) }] }, 'options.heads[1].user'],
+    [
+      'heads that overflow',
+      { heads: [head(), { user: new Float32Array(n * 2).fill(10), peer: new Float32Array(n * 2).fill(10), dim: 2, transform: { kind: 'exp', w: 5, b: 0 } }] },
+      'options.heads',
+    ],
+  ];
+  it.each(cases)('%s', async (_label, patch, argument) => {
+    const error = await matchEmbeddings({ n, ...patch } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe(argument);
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import { TwiddlerChain } from '../../src/twiddle/twiddler-chain.js';
+import { randomMatrix, seededRandom } from '../reference/random.js';
+import { randomList, referenceFalsePositive, sortedByKeys, type TestCandidate } from '../reference/twiddle-reference.js';
+
+const DIM = 8;
+
+function fpChain(threshold: number, strength: number): TwiddlerChain {
+  return new TwiddlerChain([{ name: 'false-positive', params: { threshold, strength } }]);
+}
+
+/** `count` random vectors of DIM, some of them near copies of list items' vectors. */
+function falsePositives(random: () => number, list: readonly TestCandidate[], count: number): Float32Array[] {
+  const withVectors = list.filter((c) => c.vector !== undefined);
+  return Array.from({ length: count }, () => {
+    if (withVectors.length > 0 && random() < 0.6) {
+      const source = withVectors[Math.floor(random() * withVectors.length)]!.vector!;
+      return source.map((x) => x + (random() - 0.5) * 0.2);
+    }
+    return randomMatrix(random, 1, DIM);
+  });
+}
+
+function expectInvalid(fn: () => unknown, argument: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected an InvalidArgumentError for ${argument}`).toBeInstanceOf(InvalidArgumentError);
+  expect((caught as InvalidArgumentError).argument).toBe(argument);
+}
+
+describe('false-positive twiddler', () => {
+  it('matches the naive reference on seeded random lists', () => {
+    for (let seed = 1; seed <= 80; seed++) {
+      const random = seededRandom(seed);
+      const list = randomList(random, { n: 1 + Math.floor(random() * 60), dim: DIM, levels: 10 });
+      const vectors = falsePositives(random, list, 1 + Math.floor(random() * 5));
+      const threshold = 0.5 + random() * 0.5;
+      const strength = random();
+      const result = fpChain(threshold, strength).run(list, { falsePositiveVectors: vectors });
+      const expected = referenceFalsePositive(list, vectors, threshold, strength);
+      const label = `seed ${seed}, threshold ${threshold.toFixed(3)}, strength ${strength.toFixed(3)}`;
+      expect(result.candidates.map((c) => c.itemId), label).toEqual(sortedByKeys(list, expected.keys));
+      result.candidates.forEach((c, p) => expect(result.keys[p], label).toBeCloseTo(expected.keys[list.indexOf(c)]!, 10));
+      expect(new Set(result.steps[0]!.moves.map((m) => m.itemId)), label).toEqual(expected.hit);
+    }
+  });
+
+  it('pushes an item identical to a false positive down by `strength`, proportionally to similarity', () => {
+    const v = Float32Array.of(1, 0, 0, 0);
+    const w = Float32Array.of(Math.SQRT1_2, Math.SQRT1_2, 0, 0); // cosine 0.707 with v
+    const list: TestCandidate[] = [
+      { itemId: 'same', score: 1, vector: v.map((x) => x * 3) }, // scale does not matter
+      { itemId: 'near', score: 0.9, vector: w },
+      { itemId: 'plain', score: 0.8 },
+      { itemId: 'zero', score: 0.7, vector: new Float32Array(4) },
+      { itemId: 'far', score: 0.6, vector: Float32Array.of(-1, 0, 0, 0) },
+    ];
+    const loose = fpChain(0.7, 0.5).run(list, { falsePositiveVectors: [v, new Float32Array(4)] });
+    const moves = new Map(loose.steps[0]!.moves.map((m) => [m.itemId, m]));
+    expect([...moves.keys()]).toEqual(['same', 'near']);
+    expect(moves.get('same')!.keyAfter).toBeCloseTo(0.5, 6); // 1 − 1 × 0.5 × 1
+    expect(moves.get('near')!.keyAfter).toBeCloseTo(0.9 - 0.9 * 0.5 * Math.SQRT1_2, 6);
+    expect(moves.get('same')!.reason).toMatch(/cosine 1\.000 .* false-positive #0/);
+    expect(loose.candidates.map((c) => c.itemId)).toEqual(['plain', 'zero', 'far', 'near', 'same']);
+    // A threshold above 0.707 leaves 'near' alone.
+    const strict = fpChain(0.8, 0.5).run(list, { falsePositiveVectors: [v] });
+    expect(strict.steps[0]!.moves.map((m) => m.itemId)).toEqual(['same']);
+    expect(strict.candidates.map((c) => c.itemId)).toEqual(['near', 'plain', 'zero', 'far', 'same']);
+  });
+
+  it('skips itself without false-positive vectors', () => {
+    const list = randomList(seededRandom(3), { n: 10, dim: DIM });
+    for (const context of [{}, { falsePositiveVectors: [] }]) {
+      const result = fpChain(0.5, 1).run(list, context);
+      expect(result.steps[0]!.skipped).toBe('no false-positive items');
+      expect(result.candidates).toEqual(list);
+    }
+  });
+
+  it('rejects NaN and mis-sized vectors, naming them', () => {
+    const chain = fpChain(0.5, 0.5);
+    const good = Float32Array.of(1, 0, 0);
+    const list = [
+      { itemId: 'a', score: 1, vector: Float32Array.of(0, 1, 0) },
+      { itemId: 'b', score: 0.5, vector: Float32Array.of(0, Number.NaN, 0) },
+    ];
+    expectInvalid(() => chain.run(list, { falsePositiveVectors: [good] }), 'candidates[1].vector');
+    expectInvalid(() => chain.run(list.slice(0, 1), { falsePositiveVectors: [good, Float32Array.of(1, Number.POSITIVE_INFINITY, 0)] }), 'context.falsePositiveVectors[1]');
+    expectInvalid(() => chain.run(list.slice(0, 1), { falsePositiveVectors: [good, Float32Array.of(1, 0)] }), 'context.falsePositiveVectors[1]');
+    expectInvalid(() => chain.run(list.slice(0, 1), { falsePositiveVectors: [[1, 0, 0] as never] }), 'context.falsePositiveVectors[0]');
+    expectInvalid(() => chain.run([{ itemId: 'c', score: 1, vector: Float32Array.of(1, 0) }], { falsePositiveVectors: [good] }), 'candidates[0].vector');
+    expectInvalid(() => chain.run([{ itemId: 'c', score: 1, vector: [1, 0, 0] as never }], { falsePositiveVectors: [good] }), 'candidates[0].vector');
+  });
+});
