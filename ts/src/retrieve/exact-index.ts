@@ -14,12 +14,11 @@ import {
   MAX_INDEX_ITEMS,
   indexMetric,
   itemId,
-  newItemIds,
+  itemsToAdd,
   optionalInteger,
   queryRows,
   storedRows,
   topK,
-  vectorRows,
   writeNormalized,
 } from './index-arguments.js';
 import type { IndexMetric, ItemHit, ItemId, ItemIndex, ItemSearchOptions } from './item-index.js';
@@ -99,12 +98,7 @@ export class ExactIndex implements ItemIndex {
   }
 
   add(ids: readonly ItemId[], vectors: Float32Array): void {
-    newItemIds(ids, 'ids', (id) => this.#rows.has(id));
-    const rows = ids.length;
-    vectorRows(vectors, 'vectors', rows, this.dim, this.metric);
-    if (this.size + rows > MAX_INDEX_ITEMS) {
-      throw new InvalidArgumentError('ids', `at most ${MAX_INDEX_ITEMS - this.size} more items`, `${rows} items`);
-    }
+    const rows = itemsToAdd(ids, vectors, this).length;
     if (rows === 0) return;
     this.#reserve(this.size + rows);
     // Appending is safe during a search: it reads rows [0, its size) only.

@@ -11,15 +11,13 @@ import { AbortError, InvalidArgumentError } from '../core/errors.js';
 import { integerInRange, optionalSignal, optionsObject } from '../core/validate.js';
 import {
   MAX_INDEX_DIM,
-  MAX_INDEX_ITEMS,
   indexMetric,
   itemId,
-  newItemIds,
+  itemsToAdd,
   optionalInteger,
   queryRows,
   storedRows,
   topK,
-  vectorRows,
 } from './index-arguments.js';
 import type { IndexMetric, ItemHit, ItemId, ItemIndex, ItemSearchOptions } from './item-index.js';
 
@@ -116,12 +114,7 @@ export class HnswIndex implements ItemIndex {
   }
 
   add(ids: readonly ItemId[], vectors: Float32Array): void {
-    newItemIds(ids, 'ids', (id) => this.#keys.has(id));
-    const rows = ids.length;
-    vectorRows(vectors, 'vectors', rows, this.dim, this.metric);
-    if (this.size + rows > MAX_INDEX_ITEMS) {
-      throw new InvalidArgumentError('ids', `at most ${MAX_INDEX_ITEMS - this.size} more items`, `${rows} items`);
-    }
+    const rows = itemsToAdd(ids, vectors, this).length;
     if (rows === 0) return;
     const keys = new BigUint64Array(rows);
     for (let i = 0; i < rows; i++) keys[i] = this.#nextKey + BigInt(i);

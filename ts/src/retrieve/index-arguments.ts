@@ -122,3 +122,20 @@ export function storedRows(vectors: Float32Array, rows: number, dim: number, met
   writeNormalized(vectors, rows, dim, out, 0);
   return out;
 }
+
+/**
+ * The checks of `ItemIndex.add`: new, distinct ids; `vectors` of ids.length × dim finite floats
+ * (non-zero rows for cosine); room left below MAX_INDEX_ITEMS. Returns the ids.
+ */
+export function itemsToAdd(
+  ids: unknown,
+  vectors: unknown,
+  index: { readonly size: number; readonly dim: number; readonly metric: IndexMetric; has(id: ItemId): boolean },
+): readonly ItemId[] {
+  const checked = newItemIds(ids, 'ids', (id) => index.has(id));
+  vectorRows(vectors, 'vectors', checked.length, index.dim, index.metric);
+  if (index.size + checked.length > MAX_INDEX_ITEMS) {
+    throw new InvalidArgumentError('ids', `at most ${MAX_INDEX_ITEMS - index.size} more items`, `${checked.length} items`);
+  }
+  return checked;
+}

@@ -32,6 +32,7 @@ import { Redis, ReplyError } from 'ioredis';
 
 import { AbortError, ActionLogBufferFullError, ActionLogUnavailableError, ClosedError, StoreError } from '../core/errors.js';
 import { integerInRange, invalidArgument, optionsObject } from '../core/validate.js';
+import { redisClient } from './redis-client.js';
 import { withDeadline } from './action-log-deadline.js';
 import {
   checkRetention,
@@ -146,29 +147,16 @@ export class RedisActionLog extends EventEmitter implements ActionLog {
     this.#batchSize = integerInRange(o.batchSize ?? 256, 'options.batchSize', 1, 10_000);
     this.#prefix = o.keyPrefix ?? 'kindred:actions:';
     if (typeof this.#prefix !== 'string') throw invalidArgument('options.keyPrefix', 'a string', this.#prefix);
-    if ((o.url === undefined) === (o.client === undefined)) {
-      throw invalidArgument('options', 'exactly one of options.url and options.client', o);
-    }
-    if (o.url !== undefined) {
-      if (typeof o.url !== 'string') throw invalidArgument('options.url', 'a redis:// URL', o.url);
-      this.#client = new Redis(o.url, {
-        // Fail fast while disconnected: the log keeps its own ordered buffer and replays it,
-        // so ioredis must neither queue commands offline nor resend them behind our back.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        connectTimeout: 1000,
-        commandTimeout: this.#sendTimeoutMs,
-        retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
-      });
-      this.#owned = true;
-    } else {
-      if (typeof o.client !== 'object' || o.client === null || typeof (o.client as Redis).pipeline !== 'function') {
-        throw invalidArgument('options.client', 'an ioredis client', o.client);
-      }
-      this.#client = o.client;
-      this.#owned = false;
-    }
+    ({ client: this.#client, owned: this.#owned } = redisClient(o, {
+      // Fail fast while disconnected: the log keeps its own ordered buffer and replays it,
+      // so ioredis must neither queue commands offline nor resend them behind our back.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: 1000,
+      commandTimeout: this.#sendTimeoutMs,
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    }));
     this.#client.on('ready', this.#onReady);
     // ioredis reports connection errors as events; count them instead of letting them go unhandled.
     this.#client.on('error', this.#onError);

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 
 import { StoreError } from '../core/errors.js';
 import { integerInRange, invalidArgument, optionsObject } from '../core/validate.js';
+import { redisClient } from './redis-client.js';
 import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite } from './embedding-memory.js';
 import { checkId, checkIds, checkWrite, emptyBatch } from './memory-arguments.js';
 import { StalenessTracker, type StalenessMetrics } from './staleness.js';
@@ -73,26 +74,13 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
     this.#prefix = o.keyPrefix ?? 'kindred:emb:';
     if (typeof this.#prefix !== 'string') throw invalidArgument('options.keyPrefix', 'a string', this.#prefix);
     this.#now = o.now ?? Date.now;
-    if ((o.url === undefined) === (o.client === undefined)) {
-      throw invalidArgument('options', 'exactly one of options.url and options.client', o);
-    }
-    if (o.url !== undefined) {
-      if (typeof o.url !== 'string') throw invalidArgument('options.url', 'a redis:// URL', o.url);
-      this.#client = new Redis(o.url, {
-        // Fail fast while disconnected instead of queueing behind a reconnect: a request
-        // would rather read "missing" now than a fresh embedding later.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
-      });
-      this.#owned = true;
-    } else {
-      if (typeof o.client !== 'object' || o.client === null || typeof (o.client as Redis).pipeline !== 'function') {
-        throw invalidArgument('options.client', 'an ioredis client', o.client);
-      }
-      this.#client = o.client;
-      this.#owned = false;
-    }
+    ({ client: this.#client, owned: this.#owned } = redisClient(o, {
+      // Fail fast while disconnected instead of queueing behind a reconnect: a request
+      // would rather read "missing" now than a fresh embedding later.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1000),
+    }));
     // ioredis reports connection errors as events; count them instead of letting them go unhandled.
     this.#client.on('error', (error: unknown) => this.#report('connection', error));
   }
