@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { UserSideInfo } from '../ts/src/embed/side-info.js';
+
 /** One item of the world. */
 export interface WorldItem {
   readonly id: number;
@@ -86,4 +88,43 @@ export function loadWorld(): World {
   const clicks = JSON.parse(readFileSync(join(dir, 'clicks.json'), 'utf8')) as { falsePositiveDwellMs: number; users: WorldUser[] };
   cached = { dim: meta.dim, items, vectors, users: clicks.users, falsePositiveDwellMs: clicks.falsePositiveDwellMs };
   return cached;
+}
+
+/** One user of the world's video-chat pool (models/world/users.json): side information and past chats. */
+export interface WorldPoolUser {
+  readonly id: number;
+  readonly country: number;
+  readonly language: number;
+  readonly gender: number;
+  readonly wants: number;
+  readonly ageBucket: number;
+  readonly deviceLanguage: number;
+  readonly accountAgeDays: number;
+  readonly recentReports: number;
+  readonly cluster: number;
+  /** Past partners' ids, oldest first, and how long each chat lasted. */
+  readonly historyPartners: readonly number[];
+  readonly historySeconds: readonly number[];
+}
+
+let cachedUsers: readonly WorldPoolUser[] | undefined;
+
+/** Reads models/world/users.json once. */
+export function loadWorldUsers(): readonly WorldPoolUser[] {
+  cachedUsers ??= (JSON.parse(readFileSync(join(worldDir(), 'users.json'), 'utf8')) as { users: WorldPoolUser[] }).users;
+  return cachedUsers;
+}
+
+/** The eight side-information fields the feature tower reads, picked from a world user (which has more). */
+export function sideInfoOf(u: UserSideInfo): UserSideInfo {
+  return {
+    country: u.country,
+    language: u.language,
+    gender: u.gender,
+    wants: u.wants,
+    ageBucket: u.ageBucket,
+    deviceLanguage: u.deviceLanguage,
+    accountAgeDays: u.accountAgeDays,
+    recentReports: u.recentReports,
+  };
 }

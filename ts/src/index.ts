@@ -32,6 +32,19 @@ export {
 } from './match/match-embeddings.js';
 export type { MatchResult, MatchTuning } from './match/match-result.js';
 export {
+  MatchPool,
+  type MatchedPair,
+  type MatchOutcome,
+  type MatchPoolCallOptions,
+  type MatchPoolDegradation,
+  type MatchPoolMetrics,
+  type MatchPoolOptions,
+  type MatchPoolResult,
+  type PoolUser,
+} from './match/match-pool.js';
+export type { MatchHeadSpec } from './match/match-heads.js';
+export type { MatchHistoryOptions } from './match/match-history.js';
+export {
   ClosedError,
   ModelError,
   QueueFullError,
@@ -138,3 +151,24 @@ export {
 export type { DownrankParams, DownrankRule } from './twiddle/downrank.js';
 export type { IntervalParams } from './twiddle/interval.js';
 export type { FalsePositiveParams } from './twiddle/false-positive.js';
+export { FeatureHasher, type FeatureValue } from './rank/feature-hasher.js';
+export {
+  FwFmRanker,
+  type FwFmRankerOptions,
+  type RankerContext,
+  type RankerItem,
+  type RankerRequest,
+  type RankerScoreOptions,
+} from './rank/fwfm-ranker.js';
+export { ItemCatalogue, type CatalogueEntry, type FeedItem, type ItemCatalogueOptions } from './feed/item-catalogue.js';
+export {
+  Feed,
+  type FeedAnchorOptions,
+  type FeedHistoryEntry,
+  type FeedItemExplanation,
+  type FeedOptions,
+  type FeedResultItem,
+  type FeedTimings,
+  type RankFeedOptions,
+  type RankFeedResult,
+} from './feed/feed.js';

@@ -12,11 +12,8 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
-#include "euclidean.h"
+#include "ward_distances.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
 
@@ -24,7 +21,8 @@ namespace kindred::clustering {
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-constexpr std::size_t kTile = 64;  // rows per side of a distance tile: 2 × 64 rows of doubles stay in L2
+using detail::kTile;
+using detail::distance_tile;
 
 // An uninitialised block of doubles (every element is written before it is read), on transparent
 // huge pages where the kernel offers them: the chain writes matrix columns, one row apart, and
@@ -38,8 +36,10 @@ DoubleBlock allocate_doubles(std::size_t count) {
   constexpr std::size_t kHugePage = std::size_t{2} << 20;
   const std::size_t bytes = mul_or_throw(count, sizeof(double), "the distance matrix size");
   // Small matrices (the usual history of tens to hundreds of rows) skip the huge-page alignment:
-  // a huge page would be zeroed whole on first touch.
-  const std::size_t align = bytes >= 4 * kHugePage ? kHugePage : 64;
+  // a huge page is zeroed whole on first touch. From 2 huge pages on (n ≥ 724) the rounding wastes
+  // less than half of what is zeroed anyway (every element is written), and saves a page fault per
+  // 4 KiB: 2,000 of them at n = 1,000, each costing more than zeroing its page.
+  const std::size_t align = bytes >= 2 * kHugePage ? kHugePage : 64;
   const std::size_t rounded = (bytes + align - 1) / align * align;
   KINDRED_CHECK(rounded >= bytes, "the distance matrix size overflows");
   void* p = std::aligned_alloc(align, rounded);
@@ -50,25 +50,8 @@ DoubleBlock allocate_doubles(std::size_t count) {
   return DoubleBlock(static_cast<double*>(p));
 }
 
-// Distances of tile (ti, tj), tj <= ti, into D (row stride n) and its mirror; +inf on the diagonal.
-// Each task owns the two blocks it writes, so tasks never share an element.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-void distance_tile(const double* points, std::size_t n, std::size_t dim, std::size_t ti, std::size_t tj, double* d) {
-  const std::size_t i0 = ti * kTile, i1 = std::min(n, i0 + kTile);
-  const std::size_t j0 = tj * kTile, j1 = std::min(n, j0 + kTile);
-  for (std::size_t i = i0; i < i1; ++i) {
-    const double* a = points + i * dim;
-    const std::size_t jend = ti == tj ? i : j1;
-    for (std::size_t j = j0; j < jend; ++j) {
-      const double v = detail::distance(a, points + j * dim, dim);
-      d[i * n + j] = v;
-      d[j * n + i] = v;
-    }
-    if (ti == tj) d[i * n + i] = kInfinity;
-  }
-}
+typedef double V4d __attribute__((vector_size(32)));
+typedef std::int64_t V4q __attribute__((vector_size(32)));
 
 // The live clusters, in slots 0..capacity-1 of the square matrix (row stride n). A cluster's key is
 // SciPy's index for it: the largest point index it holds (SciPy keeps x ∪ y at max(x, y)). Slots
@@ -96,9 +79,6 @@ struct Merge {
 #else
 #define KINDRED_WARD_CLONES
 #endif
-
-typedef double V4d __attribute__((vector_size(32)));
-typedef std::int64_t V4q __attribute__((vector_size(32)));
 
 // The first slot s < count minimising row[s] + mask[s] (count >= 1): four lanes each keep their
 // first minimum, then the lowest index among the lanes holding the overall minimum wins.
@@ -158,26 +138,13 @@ inline double ward_update(double d_xi, double d_yi, double d_xy, double size_x, 
   return std::sqrt(radicand > 0.0 ? radicand : 0.0);
 }
 
-// out[s] = ward_update(ra[s], rb[s], ...) for s < count; two lanes at a time where SSE2 exists
-// (sqrtpd rounds exactly as sqrt does).
-void ward_update_row(const double* ra, const double* rb, const double* sizes, std::size_t count, double d_xy,
-                     double size_x, double size_y, double* out) {
-  std::size_t s = 0;
-#if defined(__SSE2__)
-  const __m128d nx = _mm_set1_pd(size_x), ny = _mm_set1_pd(size_y), nxy = _mm_set1_pd(size_x + size_y);
-  const __m128d dxy = _mm_set1_pd(d_xy), one = _mm_set1_pd(1.0), zero = _mm_setzero_pd();
-  for (; s + 2 <= count; s += 2) {
-    const __m128d ni = _mm_loadu_pd(sizes + s), dxi = _mm_loadu_pd(ra + s), dyi = _mm_loadu_pd(rb + s);
-    // size_x + size_y + size_i, added in SciPy's order.
-    const __m128d t = _mm_div_pd(one, _mm_add_pd(nxy, ni));
-    __m128d p = _mm_mul_pd(_mm_mul_pd(_mm_mul_pd(_mm_add_pd(ni, nx), t), dxi), dxi);
-    const __m128d q = _mm_mul_pd(_mm_mul_pd(_mm_mul_pd(_mm_add_pd(ni, ny), t), dyi), dyi);
-    const __m128d r = _mm_mul_pd(_mm_mul_pd(_mm_mul_pd(ni, t), dxy), dxy);
-    p = _mm_sub_pd(_mm_add_pd(p, q), r);
-    _mm_storeu_pd(out + s, _mm_sqrt_pd(_mm_max_pd(p, zero)));
-  }
-#endif
-  for (; s < count; ++s) out[s] = ward_update(ra[s], rb[s], d_xy, size_x, size_y, sizes[s]);
+// out[s] = ward_update(ra[s], rb[s], ...) for s < count, as a plain loop that vectorizes (four lanes
+// where AVX2 exists, two with SSE2): every lane performs ward_update's operations in its order, and
+// sqrtpd rounds exactly as sqrt does (the file is built with -fno-math-errno).
+KINDRED_WARD_CLONES
+void ward_update_row(const double* __restrict ra, const double* __restrict rb, const double* __restrict sizes,
+                     std::size_t count, double d_xy, double size_x, double size_y, double* __restrict out) {
+  for (std::size_t s = 0; s < count; ++s) out[s] = ward_update(ra[s], rb[s], d_xy, size_x, size_y, sizes[s]);
 }
 
 // Row and column b become the distances to the union of slots a and b; slot a dies. `scratch`
@@ -188,10 +155,10 @@ void merge_slots(double* d, std::size_t n, Slots& slots, std::size_t a, std::siz
   ward_update_row(d + a * n, d + b * n, slots.size.data(), c, height, slots.size[a], slots.size[b], scratch);
   scratch[b] = kInfinity;
   std::copy(scratch, scratch + c, d + b * n);
-  const double* mask = slots.mask.data();
-  for (std::size_t s = 0; s < c; ++s) {
-    if (mask[s] == 0.0) d[s * n + b] = scratch[s];
-  }
+  // Column b, live and dead slots alike: a dead slot's row is never read again (searches start
+  // from live rows, compaction copies live rows only), and an unconditional store has no branch to
+  // mispredict on the irregular pattern of dead slots.
+  for (std::size_t s = 0; s < c; ++s) d[s * n + b] = scratch[s];
   slots.size[b] += slots.size[a];
   slots.mask[a] = kInfinity;
   --slots.live;

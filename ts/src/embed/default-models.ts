@@ -3,9 +3,10 @@
  * from the compiled `dist/embed/` and from the TypeScript sources in `ts/src/embed/` alike.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, ModelError } from '../core/errors.js';
 
 /** The models kindred ships (see `models/*.md` for each one's card). */
 export type DefaultModelName = 'feature-tower' | 'session-tower' | 'fwfm-ranker';
@@ -14,12 +15,23 @@ const DEFAULT_MODELS: readonly DefaultModelName[] = ['feature-tower', 'session-t
 
 let root: string | undefined;
 
-/** The folder holding the shipped models. */
+/**
+ * The folder holding the shipped models: the nearest `models/` with the default models above this
+ * file (the package root for `dist/embed/`, the repository root for `ts/src/embed/` and compiled
+ * copies under `build/`).
+ */
 export function defaultModelsDir(): string {
   if (root === undefined) {
-    // dist/embed → ../../models; ts/src/embed → ../../../models.
-    const candidates = ['../../models/', '../../../models/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-    root = candidates.find((dir) => existsSync(`${dir}feature-tower.onnx`)) ?? candidates[0]!;
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (;;) {
+      if (existsSync(join(dir, 'models', 'feature-tower.onnx'))) break;
+      const parent = dirname(dir);
+      if (parent === dir) {
+        throw new ModelError('ERR_KINDRED_MODEL_LOAD', 'feature-tower', `no models/ folder with the default models above ${fileURLToPath(import.meta.url)}`);
+      }
+      dir = parent;
+    }
+    root = join(dir, 'models') + sep;
   }
   return root;
 }

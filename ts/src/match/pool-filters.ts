@@ -1,0 +1,82 @@
+/**
+ * The hard filters of a pool, from each user's settings to the native filter arrays: mutual
+ * gender/"wants" (a bitmask over genders), at least one shared language, and blocks (either side
+ * blocking the other forbids the pair).
+ */
+import { invalidArgument } from '../core/validate.js';
+import type { MatchFilters } from './match-embeddings.js';
+
+/** The filter settings of one pool user. */
+export interface PoolFilterSettings {
+  /** 0–31 (the contract's genders are 0–2). */
+  gender: number;
+  /** Bitmask of accepted genders: bit g set ⇔ accepts gender g. Must accept someone (> 0). */
+  wants: number;
+  /** Language ids 0–31 the user can chat in; two users meet only if they share one. Non-empty. */
+  languages: readonly number[];
+  /** Ids of users this one must never meet. Ids not in the pool are ignored. */
+  blocked?: readonly string[] | undefined;
+}
+
+/**
+ * Checks `languages` of `users[i]` (an array of 1–32 integers in 0–31) and returns its bitset.
+ *
+ * @throws InvalidArgumentError naming `<argument>[k]` at fault
+ */
+export function languageBits(languages: unknown, argument: string): number {
+  if (!Array.isArray(languages) || languages.length === 0 || languages.length > 32) {
+    throw invalidArgument(argument, 'a non-empty array of language ids (integers 0 to 31)', languages);
+  }
+  let bits = 0;
+  languages.forEach((language: unknown, k) => {
+    if (typeof language !== 'number' || !Number.isInteger(language) || language < 0 || language > 31) {
+      throw invalidArgument(`${argument}[${k}]`, 'an integer between 0 and 31', language);
+    }
+    bits |= 1 << language;
+  });
+  return bits >>> 0;
+}
+
+/**
+ * Checks a `blocked` list: an array of non-empty strings (ids not in the pool are allowed).
+ *
+ * @throws InvalidArgumentError naming `<argument>[k]` at fault
+ */
+export function checkBlocked(blocked: unknown, argument: string): readonly string[] | undefined {
+  if (blocked === undefined) return undefined;
+  if (!Array.isArray(blocked)) throw invalidArgument(argument, 'an array of user ids (strings)', blocked);
+  blocked.forEach((id: unknown, k) => {
+    if (typeof id !== 'string' || id.length === 0) throw invalidArgument(`${argument}[${k}]`, 'a non-empty string', id);
+  });
+  return blocked as readonly string[];
+}
+
+/**
+ * The native filter arrays of a pool whose settings were checked: one mutual filter (gender,
+ * wants), one overlap filter (languages) and the blocked pairs as row indices. A block of an id
+ * outside the pool, or of oneself, is dropped.
+ *
+ * @param index the row of each user id in the pool
+ */
+export function poolFilters(users: readonly PoolFilterSettings[], index: ReadonlyMap<string, number>): Required<MatchFilters> {
+  const n = users.length;
+  const gender = new Uint8Array(n);
+  const wants = new Uint32Array(n);
+  const languages = new Uint32Array(n);
+  const pairs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const user = users[i]!;
+    gender[i] = user.gender;
+    wants[i] = user.wants >>> 0;
+    let bits = 0;
+    for (const language of user.languages) bits |= 1 << language;
+    languages[i] = bits >>> 0;
+    if (user.blocked !== undefined) {
+      for (const id of user.blocked) {
+        const j = index.get(id);
+        if (j !== undefined && j !== i) pairs.push(i, j);
+      }
+    }
+  }
+  return { mutual: [{ attr: gender, accepts: wants }], overlap: [languages], blocked: Int32Array.from(pairs) };
+}
