@@ -145,6 +145,63 @@ TEST(pools_reach_the_quality_bar_against_blossom) {
   }
 }
 
+// A pool like the bundled world's: users come in a few dozen near-identical types (same side
+// information), most want the other gender, and each speaks one or two of four languages, so the
+// hard filters forbid most pairs. Candidate lists of look-alike users collapse onto the same few
+// partners here: it is the case that needed more incoming edges per vertex.
+std::vector<float> lookalike_pool_weights(int n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::uniform_real_distribution<float> u(0, 1);
+  const int dim = 16, types = 30;
+  std::vector<float> type_user(types * dim), type_peer(types * dim), type_pop(types);
+  for (auto& x : type_user) x = g(rng) / std::sqrt(float(dim));
+  for (auto& x : type_peer) x = g(rng) / std::sqrt(float(dim));
+  for (auto& x : type_pop) x = 0.7f * g(rng);
+  std::vector<float> user(n * dim), peer(n * dim), pop(n);
+  std::vector<int> gender(n), wants(n), langs(n);
+  for (int i = 0; i < n; ++i) {
+    const int t = static_cast<int>(rng() % types);
+    for (int k = 0; k < dim; ++k) {
+      user[i * dim + k] = type_user[t * dim + k] + 0.02f * g(rng);
+      peer[i * dim + k] = type_peer[t * dim + k] + 0.02f * g(rng);
+    }
+    pop[i] = type_pop[t];
+    gender[i] = u(rng) < 0.55f ? 0 : 1;
+    wants[i] = u(rng) < 0.9f ? 1 << (1 - gender[i]) : 3;
+    langs[i] = (1 << (rng() % 4)) | (u(rng) < 0.3f ? 1 << (rng() % 4) : 0);
+  }
+  auto score = [&](int i, int j) {
+    double s = 0;
+    for (int k = 0; k < dim; ++k) s += user[i * dim + k] * peer[j * dim + k];
+    return std::exp(1.0 * (s + pop[j]));
+  };
+  std::vector<float> w(static_cast<std::size_t>(n) * n, kForbidden);
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      const bool ok = ((wants[i] >> gender[j]) & 1) && ((wants[j] >> gender[i]) & 1) && (langs[i] & langs[j]);
+      if (ok) w[i * n + j] = w[j * n + i] = static_cast<float>(score(i, j) + score(j, i));
+    }
+  }
+  return w;
+}
+
+TEST(lookalike_pools_under_heavy_filters_reach_the_quality_bar) {
+  for (int n : {600, 1000}) {
+    for (std::uint32_t seed : {1u, 2u}) {
+      auto w = lookalike_pool_weights(n, seed * 7919 + n);
+      auto r = run(w, n);
+      const std::string label = "look-alike pool n " + std::to_string(n) + " seed " + std::to_string(seed);
+      check_valid(r, w, n, label);
+      const auto exact = test::blossom_matching(w.data(), n);
+      const double quality = r.total_weight / exact.weight;
+      std::printf("     %s: %.5f of the optimum, bound %.5f of it\n", label.c_str(), quality, r.upper_bound / exact.weight);
+      CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label;
+      CHECK(quality >= kPoolQuality) << label << ": " << quality;
+    }
+  }
+}
+
 TEST(adversarial_shapes) {
   // All forbidden; one allowed pair; equal weights; duplicated users (identical rows).
   const int n = 9;

@@ -31,8 +31,10 @@ constexpr double kFinalEpsilonScale = 1e-4;
 constexpr std::size_t kMaxBidsPerVertex = 200;
 constexpr int kMaxSwapSweeps = 8;
 // Incoming edges kept per vertex, as a multiple of k: bounds a popular vertex's list (and so each of
-// its bids) while keeping enough of the symmetric closure for the bound to converge.
-constexpr std::size_t kIncomingCap = 4;
+// its bids) while keeping enough of the symmetric closure for the bound to converge. On pools of
+// look-alike users under heavy filters (the bundled world at N = 3,000) a cap of 4 reached 98.7% of
+// the exact optimum and 8 reached 99.6%, at the same speed on matching_bench's pools.
+constexpr std::size_t kIncomingCap = 8;
 
 
 
