@@ -10,7 +10,7 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
-#include "addon/worker_failure.h"
+#include "addon/promise_worker.h"
 #include "kindred/clustering/cut_tree.h"
 #include "kindred/clustering/importance.h"
 #include "kindred/clustering/medoids.h"
@@ -34,16 +34,10 @@ struct ClusteringInput {
   std::size_t max_anchors = 0;
 };
 
-class ClusteringWorker final : public Napi::AsyncWorker {
+class ClusteringWorker final : public PromiseWorker {
  public:
   ClusteringWorker(Napi::Env env, ClusteringInput input, Napi::Object refs, const std::int32_t* cancel)
-      : Napi::AsyncWorker(env, "kindred:clustering"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        refs_(Napi::Persistent(refs)),
-        in_(input),
-        cancel_(cancel) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
+      : PromiseWorker(env, "kindred:clustering", refs), in_(input), cancel_(cancel) {}
 
  protected:
   void Execute() override {
@@ -65,36 +59,22 @@ class ClusteringWorker final : public Napi::AsyncWorker {
     });
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    refs_.Reset();
-    if (failure_.failed()) {
-      deferred_.Reject(failure_.to_error(env));
-      return;
-    }
+  Napi::Value resolution(Napi::Env env) override {
     switch (in_.job) {
       case Job::kLinkage:
-        deferred_.Resolve(to_array<Napi::Float64Array>(env, linkage_));
-        return;
+        return to_array<Napi::Float64Array>(env, linkage_);
       case Job::kMedoids:
-        deferred_.Resolve(to_array<Napi::Int32Array>(env, medoids_));
-        return;
-      case Job::kPinnerSage: {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("linkage", to_array<Napi::Float64Array>(env, linkage_));
-        out.Set("labels", to_array<Napi::Int32Array>(env, labels_));
-        out.Set("medoids", to_array<Napi::Int32Array>(env, medoids_));
-        out.Set("importance", to_array<Napi::Float64Array>(env, importance_));
-        out.Set("anchors", to_array<Napi::Int32Array>(env, anchors_));
-        deferred_.Resolve(out);
-        return;
-      }
+        return to_array<Napi::Int32Array>(env, medoids_);
+      case Job::kPinnerSage:
+        break;
     }
-  }
-
-  void OnError(const Napi::Error& error) override {
-    refs_.Reset();
-    deferred_.Reject(error.Value());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("linkage", to_array<Napi::Float64Array>(env, linkage_));
+    out.Set("labels", to_array<Napi::Int32Array>(env, labels_));
+    out.Set("medoids", to_array<Napi::Int32Array>(env, medoids_));
+    out.Set("importance", to_array<Napi::Float64Array>(env, importance_));
+    out.Set("anchors", to_array<Napi::Int32Array>(env, anchors_));
+    return out;
   }
 
  private:
@@ -105,11 +85,8 @@ class ClusteringWorker final : public Napi::AsyncWorker {
     return array;
   }
 
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_;
   ClusteringInput in_;
   CancelToken cancel_;
-  WorkerFailure failure_;
   std::vector<double> linkage_, importance_;
   std::vector<std::int32_t> labels_, medoids_, anchors_;
 };
@@ -142,10 +119,7 @@ std::size_t to_point_count(const Napi::Value& value) {
 }
 
 Napi::Promise queue(Napi::Env env, const ClusteringInput& input, Napi::Object refs, const std::int32_t* cancel) {
-  auto* worker = new ClusteringWorker(env, input, refs, cancel);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself after OnOK/OnError
-  return promise;
+  return PromiseWorker::start(new ClusteringWorker(env, input, refs, cancel));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
+#include "addon/promise_worker.h"
 #include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
 #include "kindred/gemm/pair_scores.h"
@@ -37,19 +38,15 @@ struct EmbeddingJob {
   matching::HardFilters filters;
 };
 
-class MatchWorker final : public Napi::AsyncWorker {
+class MatchWorker final : public PromiseWorker {
  public:
   MatchWorker(Napi::Env env, MutableMatrix weights, matching::MaxWeightOptions tuning, Napi::Object refs,
               const std::int32_t* cancel, std::unique_ptr<EmbeddingJob> job)
-      : Napi::AsyncWorker(env, "kindred:match"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        refs_(Napi::Persistent(refs)),
+      : PromiseWorker(env, "kindred:match", refs),
         weights_(weights),
         tuning_(tuning),
         cancel_(cancel),
         job_(std::move(job)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
@@ -101,13 +98,7 @@ class MatchWorker final : public Napi::AsyncWorker {
     });
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    refs_.Reset();
-    if (failure_.failed()) {
-      deferred_.Reject(failure_.to_error(env));
-      return;
-    }
+  Napi::Value resolution(Napi::Env env) override {
     Napi::Int32Array mate = Napi::Int32Array::New(env, result_.mate.size());
     std::copy(result_.mate.begin(), result_.mate.end(), mate.Data());
     Napi::Object out = Napi::Object::New(env);
@@ -119,17 +110,10 @@ class MatchWorker final : public Napi::AsyncWorker {
     out.Set("scoresMs", scores_ms_);
     out.Set("filtersMs", filters_ms_);
     out.Set("matchingMs", matching_ms_);
-    deferred_.Resolve(out);
-  }
-
-  void OnError(const Napi::Error& error) override {
-    refs_.Reset();
-    deferred_.Reject(error.Value());
+    return out;
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_;
   MutableMatrix weights_;
   matching::MaxWeightOptions tuning_;
   CancelToken cancel_;
@@ -137,7 +121,6 @@ class MatchWorker final : public Napi::AsyncWorker {
   matching::MaxWeightResult result_;
   std::string backend_used_;
   double scores_ms_ = 0, filters_ms_ = 0, matching_ms_ = 0;
-  WorkerFailure failure_;
 };
 
 // { candidates, rounds } → options; missing fields keep the defaults.
@@ -236,10 +219,7 @@ Napi::Value match_weights(const Napi::CallbackInfo& info) {
   Napi::Object refs = Napi::Object::New(env);
   refs.Set("weights", weights);
   if (info.Length() > 3) refs.Set("cancel", info[3]);
-  auto* worker = new MatchWorker(env, MutableMatrix(weights.Data(), n, n), tuning, refs, cancel, nullptr);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker::start(new MatchWorker(env, MutableMatrix(weights.Data(), n, n), tuning, refs, cancel, nullptr));
 }
 
 Napi::Value match_embeddings(const Napi::CallbackInfo& info) {
@@ -270,10 +250,7 @@ Napi::Value match_embeddings(const Napi::CallbackInfo& info) {
   matching::MaxWeightOptions tuning = to_tuning(info[10]);
   const std::int32_t* cancel = to_cancel(info, 11);
   if (info.Length() > 11) refs.Set("cancel", info[11]);
-  auto* worker = new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker::start(new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job)));
 }
 
 Napi::Value match_heads(const Napi::CallbackInfo& info) {
@@ -313,10 +290,7 @@ Napi::Value match_heads(const Napi::CallbackInfo& info) {
   matching::MaxWeightOptions tuning = to_tuning(info[7]);
   const std::int32_t* cancel = to_cancel(info, 8);
   if (info.Length() > 8) refs.Set("cancel", info[8]);
-  auto* worker = new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return PromiseWorker::start(new MatchWorker(env, MutableMatrix(scratch.Data(), n, n), tuning, refs, cancel, std::move(job)));
 }
 
 }  // namespace kindred::addon

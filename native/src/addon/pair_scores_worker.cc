@@ -7,34 +7,24 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
-#include "addon/worker_failure.h"
+#include "addon/promise_worker.h"
 #include "kindred/backend/registry.h"
 #include "kindred/gemm/pair_scores.h"
 
 namespace kindred::addon {
 namespace {
 
-class PairScoresWorker final : public Napi::AsyncWorker {
+class PairScoresWorker final : public PromiseWorker {
  public:
-  PairScoresWorker(Napi::Env env, Napi::Float32Array a, Napi::Float32Array b, Napi::Float32Array out,
+  // `refs` holds a, b, out and the cancel flag: every pointer below stays valid until the Promise settles.
+  PairScoresWorker(Napi::Env env, Napi::Object refs, Napi::Float32Array a, Napi::Float32Array b, Napi::Float32Array out,
                    std::size_t rows, std::size_t cols, std::size_t dim, std::string backend, Napi::Value cancel)
-      : Napi::AsyncWorker(env, "kindred:pairScores"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env, "kindred:pairScores", refs),
         a_view_(a.Data(), rows, dim),
         b_view_(b.Data(), cols, dim),
         out_view_(out.Data(), rows, cols),
         backend_name_(std::move(backend)),
-        cancel_(cancel.IsTypedArray() ? cancel.As<Napi::Int32Array>().Data() : nullptr) {
-    // Keep every buffer alive (and so every pointer valid) until OnOK/OnError.
-    Napi::Object refs = Napi::Object::New(env);
-    refs.Set("a", a);
-    refs.Set("b", b);
-    refs.Set("out", out);
-    refs.Set("cancel", cancel);
-    refs_ = Napi::Persistent(refs);
-  }
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
+        cancel_(cancel.IsTypedArray() ? cancel.As<Napi::Int32Array>().Data() : nullptr) {}
 
  protected:
   void Execute() override {
@@ -48,31 +38,15 @@ class PairScoresWorker final : public Napi::AsyncWorker {
     });
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    refs_.Reset();
-    if (failure_.failed()) {
-      deferred_.Reject(failure_.to_error(env));
-    } else {
-      deferred_.Resolve(Napi::String::New(env, used_));
-    }
-  }
-
-  void OnError(const Napi::Error& error) override {
-    refs_.Reset();
-    deferred_.Reject(error.Value());
-  }
+  Napi::Value resolution(Napi::Env env) override { return Napi::String::New(env, used_); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_;
   ConstMatrix a_view_;
   ConstMatrix b_view_;
   MutableMatrix out_view_;
   std::string backend_name_;
   CancelToken cancel_;
   std::string used_;
-  WorkerFailure failure_;
 };
 
 }  // namespace
@@ -92,10 +66,13 @@ Napi::Value pair_scores(const Napi::CallbackInfo& info) {
   to_cancel(info, 7);  // checks the flag's kind; the worker keeps the value itself
   Napi::Value cancel = info.Length() > 7 ? info[7] : env.Undefined();
 
-  auto* worker = new PairScoresWorker(env, a, b, out, rows, cols, dim, info[6].As<Napi::String>().Utf8Value(), cancel);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself after OnOK/OnError
-  return promise;
+  Napi::Object refs = Napi::Object::New(env);
+  refs.Set("a", a);
+  refs.Set("b", b);
+  refs.Set("out", out);
+  refs.Set("cancel", cancel);
+  return PromiseWorker::start(
+      new PairScoresWorker(env, refs, a, b, out, rows, cols, dim, info[6].As<Napi::String>().Utf8Value(), cancel));
 }
 
 }  // namespace kindred::addon

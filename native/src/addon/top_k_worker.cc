@@ -7,36 +7,26 @@
 
 #include "addon/convert.h"
 #include "addon/errors.h"
-#include "addon/worker_failure.h"
+#include "addon/promise_worker.h"
 #include "kindred/backend/registry.h"
 #include "kindred/retrieval/top_k.h"
 
 namespace kindred::addon {
 namespace {
 
-class TopKWorker final : public Napi::AsyncWorker {
+class TopKWorker final : public PromiseWorker {
  public:
-  TopKWorker(Napi::Env env, Napi::Float32Array queries, Napi::Float32Array items, Napi::Int32Array out_indices,
-             Napi::Float32Array out_scores, std::size_t q, std::size_t n, std::size_t dim, std::size_t k,
-             std::string backend, Napi::Value cancel)
-      : Napi::AsyncWorker(env, "kindred:topK"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  // `refs` holds every array and the cancel flag: the pointers below stay valid until the Promise settles.
+  TopKWorker(Napi::Env env, Napi::Object refs, Napi::Float32Array queries, Napi::Float32Array items,
+             Napi::Int32Array out_indices, Napi::Float32Array out_scores, std::size_t q, std::size_t n, std::size_t dim,
+             std::size_t k, std::string backend, Napi::Value cancel)
+      : PromiseWorker(env, "kindred:topK", refs),
         queries_(queries.Data(), q, dim),
         items_(items.Data(), n, dim),
         out_{out_indices.Data(), out_scores.Data()},
         k_(k),
         backend_name_(std::move(backend)),
-        cancel_(cancel.IsTypedArray() ? cancel.As<Napi::Int32Array>().Data() : nullptr) {
-    Napi::Object refs = Napi::Object::New(env);
-    refs.Set("queries", queries);
-    refs.Set("items", items);
-    refs.Set("outIndices", out_indices);
-    refs.Set("outScores", out_scores);
-    refs.Set("cancel", cancel);
-    refs_ = Napi::Persistent(refs);
-  }
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
+        cancel_(cancel.IsTypedArray() ? cancel.As<Napi::Int32Array>().Data() : nullptr) {}
 
  protected:
   void Execute() override {
@@ -50,24 +40,9 @@ class TopKWorker final : public Napi::AsyncWorker {
     });
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    refs_.Reset();
-    if (failure_.failed()) {
-      deferred_.Reject(failure_.to_error(env));
-    } else {
-      deferred_.Resolve(Napi::String::New(env, used_));
-    }
-  }
-
-  void OnError(const Napi::Error& error) override {
-    refs_.Reset();
-    deferred_.Reject(error.Value());
-  }
+  Napi::Value resolution(Napi::Env env) override { return Napi::String::New(env, used_); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference refs_;
   ConstMatrix queries_;
   ConstMatrix items_;
   retrieval::TopKOutput out_;
@@ -75,7 +50,6 @@ class TopKWorker final : public Napi::AsyncWorker {
   std::string backend_name_;
   CancelToken cancel_;
   std::string used_;
-  WorkerFailure failure_;
 };
 
 }  // namespace
@@ -107,11 +81,14 @@ Napi::Value top_k(const Napi::CallbackInfo& info) {
   to_cancel(info, 9);  // checks the flag's kind; the worker keeps the value itself
   Napi::Value cancel = info.Length() > 9 ? info[9] : env.Undefined();
 
-  auto* worker = new TopKWorker(env, queries, items, out_indices, out_scores, q, n, dim, k,
-                                info[6].As<Napi::String>().Utf8Value(), cancel);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself after OnOK/OnError
-  return promise;
+  Napi::Object refs = Napi::Object::New(env);
+  refs.Set("queries", queries);
+  refs.Set("items", items);
+  refs.Set("outIndices", out_indices);
+  refs.Set("outScores", out_scores);
+  refs.Set("cancel", cancel);
+  return PromiseWorker::start(new TopKWorker(env, refs, queries, items, out_indices, out_scores, q, n, dim, k,
+                                             info[6].As<Napi::String>().Utf8Value(), cancel));
 }
 
 }  // namespace kindred::addon
