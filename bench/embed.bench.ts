@@ -16,7 +16,6 @@
 import { existsSync } from 'node:fs';
 
 import ort from 'onnxruntime-node';
-import { Bench } from 'tinybench';
 
 import {
   defaultModelPath,
@@ -31,7 +30,7 @@ import {
 } from '../ts/src/index.js';
 import { sideInfoFeeds } from '../ts/src/embed/side-info.js';
 import { RedisServer } from '../ts/test/store/redis-server.js';
-import { machineLine, repoFile } from './machine.js';
+import { machineLine, p50, repoFile } from './machine.js';
 
 /**
  * defaultModelPath(name), or the repository's models/ when the compiled bench (build/js/ts/src/embed)
@@ -74,16 +73,6 @@ function tensors(feeds: Record<string, BigInt64Array | Float32Array>, dims: Reco
     out[name] = data instanceof BigInt64Array ? new ort.Tensor('int64', data, shape) : new ort.Tensor('float32', data, shape);
   }
   return out;
-}
-
-/** Median time of one call (ms) over tinybench iterations. */
-async function p50(fn: () => Promise<unknown>, iterations: number): Promise<number> {
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-  bench.add('x', fn);
-  await bench.run();
-  const r = bench.tasks[0]!.result;
-  if (r === undefined || !('latency' in r)) throw new Error(`benchmark task failed: ${JSON.stringify(r)}`);
-  return r.latency.p50;
 }
 
 const rate = (perSec: number) =>

@@ -30,6 +30,7 @@ import {
   type TwiddlerSpec,
 } from '../ts/src/index.js';
 import { hasRedisServer, RedisServer } from '../ts/test/store/redis-server.js';
+import { seededRandom } from '../ts/test/reference/random.js';
 import { machineLine, repoFile } from './machine.js';
 
 const HISTORY = 500;
@@ -37,20 +38,9 @@ const USERS = 40;
 const NOW = Date.UTC(2026, 0, 20, 12);
 const DAY = 86_400_000;
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A 500-entry history per user: 3 favourite topics (80%), the rest anywhere; 5% short-dwell clicks. */
 function histories(world: World): FeedHistoryEntry[][] {
-  const random = seeded(2026);
+  const random = seededRandom(2026);
   const byTopic: number[][] = Array.from({ length: 12 }, () => []);
   for (const item of world.items) byTopic[item.topic]!.push(item.id);
   return Array.from({ length: USERS }, () => {
@@ -76,7 +66,7 @@ const twiddlers: TwiddlerSpec[] = [
 
 /** 200 recent impressions per user over the last day, on items near their history (so downrank acts). */
 async function fillLog(log: ActionLog, world: World): Promise<void> {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const writes: Promise<unknown>[] = [];
   for (let u = 0; u < USERS; u++) {
     for (let a = 0; a < 200; a++) {

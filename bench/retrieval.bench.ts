@@ -10,10 +10,9 @@
  * Items: a mixture of 1,000 Gaussian clusters (like item embeddings: dense neighbourhoods), anchors
  * are items of the index (as PinnerSage medoids are).
  */
-import { Bench } from 'tinybench';
 
 import { AnchorCache, ExactIndex, HnswIndex, type Anchor, type ItemIndex } from '../ts/src/index.js';
-import { machineLine } from './machine.js';
+import { machineLine, p50 } from './machine.js';
 
 const DIM = 64;
 const K = 100;
@@ -52,15 +51,6 @@ function queriesOf(anchors: readonly Anchor[]): Float32Array {
   const q = new Float32Array(anchors.length * DIM);
   anchors.forEach((a, i) => q.set(a.vector, i * DIM));
   return q;
-}
-
-async function p50(fn: () => Promise<unknown>, iterations: number): Promise<number> {
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 2, warmupTime: 0 });
-  bench.add('x', fn);
-  await bench.run();
-  const r = bench.tasks[0]!.result;
-  if (r === undefined || !('latency' in r)) throw new Error(`benchmark task failed: ${JSON.stringify(r)}`);
-  return r.latency.p50;
 }
 
 function timed<T>(fn: () => T): [T, number] {

@@ -10,25 +10,15 @@
 import { Bench } from 'tinybench';
 
 import { TwiddlerChain, type RankedCandidate, type RecentAction } from '../ts/src/index.js';
+import { seededRandom } from '../ts/test/reference/random.js';
 import { machineLine } from './machine.js';
 
 const DIM = 32;
 const NOW = 1_700_000_000_000;
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A feed like the product's: 30 categories, 300 authors, a vector each; 500 recent actions, 10 false positives. */
 function makeRequest(n: number, seed: number) {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const candidates: RankedCandidate[] = [];
   for (let i = 0; i < n; i++) {
     const vector = new Float32Array(DIM);

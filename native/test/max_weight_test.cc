@@ -129,18 +129,21 @@ TEST(small_random_graphs_stay_close_to_blossom) {
   CHECK(worst >= kSmallQuality) << "worst " << worst;
 }
 
+// The matcher on `w` against blossom: a valid matching, a bound above the optimum, ≥ kPoolQuality of it.
+void check_against_blossom(const std::vector<float>& w, int n, const std::string& label) {
+  auto r = run(w, n);
+  check_valid(r, w, n, label);
+  const auto exact = test::blossom_matching(w.data(), n);
+  const double quality = r.total_weight / exact.weight;
+  std::printf("     %s: %.5f of the optimum, bound %.5f of it\n", label.c_str(), quality, r.upper_bound / exact.weight);
+  CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label;
+  CHECK(quality >= kPoolQuality) << label << ": " << quality;
+}
+
 TEST(pools_reach_the_quality_bar_against_blossom) {
   for (int n : {120, 250, 400}) {
     for (std::uint32_t seed : {1u, 2u}) {
-      auto w = pool_weights(n, seed * 1000 + n);
-      auto r = run(w, n);
-      const std::string label = "pool n " + std::to_string(n) + " seed " + std::to_string(seed);
-      check_valid(r, w, n, label);
-      const auto exact = test::blossom_matching(w.data(), n);
-      const double quality = r.total_weight / exact.weight;
-      std::printf("     %s: %.5f of the optimum, bound %.5f of it\n", label.c_str(), quality, r.upper_bound / exact.weight);
-      CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label;
-      CHECK(quality >= kPoolQuality) << label << ": " << quality;
+      check_against_blossom(pool_weights(n, seed * 1000 + n), n, "pool n " + std::to_string(n) + " seed " + std::to_string(seed));
     }
   }
 }
@@ -189,15 +192,8 @@ std::vector<float> lookalike_pool_weights(int n, std::uint32_t seed) {
 TEST(lookalike_pools_under_heavy_filters_reach_the_quality_bar) {
   for (int n : {600, 1000}) {
     for (std::uint32_t seed : {1u, 2u}) {
-      auto w = lookalike_pool_weights(n, seed * 7919 + n);
-      auto r = run(w, n);
-      const std::string label = "look-alike pool n " + std::to_string(n) + " seed " + std::to_string(seed);
-      check_valid(r, w, n, label);
-      const auto exact = test::blossom_matching(w.data(), n);
-      const double quality = r.total_weight / exact.weight;
-      std::printf("     %s: %.5f of the optimum, bound %.5f of it\n", label.c_str(), quality, r.upper_bound / exact.weight);
-      CHECK(r.upper_bound >= exact.weight * (1 - 1e-9)) << label;
-      CHECK(quality >= kPoolQuality) << label << ": " << quality;
+      check_against_blossom(lookalike_pool_weights(n, seed * 7919 + n), n,
+                            "look-alike pool n " + std::to_string(n) + " seed " + std::to_string(seed));
     }
   }
 }

@@ -5,14 +5,13 @@
  * copy.
  */
 import { AbortError, InvalidArgumentError } from '../core/errors.js';
-import { integerInRange, optionalSignal, optionsObject } from '../core/validate.js';
+import { optionalSignal, optionsObject } from '../core/validate.js';
 import { runAbortable } from '../match/abortable.js';
 import { type BackendChoice, resolveBackend } from '../native/backends.js';
 import { native } from '../native/binding.js';
 import {
-  MAX_INDEX_DIM,
   MAX_INDEX_ITEMS,
-  indexMetric,
+  indexOptions,
   itemId,
   itemsToAdd,
   optionalInteger,
@@ -70,10 +69,9 @@ export class ExactIndex implements ItemIndex {
    * @throws {BackendUnavailableError} when `options.backend` names a backend that cannot run here
    */
   constructor(options: ExactIndexOptions) {
-    if (options === undefined) throw new InvalidArgumentError('options', 'an options object with dim', 'undefined');
-    const opts = optionsObject<ExactIndexOptions>(options, 'options');
-    this.dim = integerInRange(opts.dim, 'options.dim', 1, MAX_INDEX_DIM);
-    this.metric = opts.metric === undefined ? 'cos' : indexMetric(opts.metric, 'options.metric');
+    const { opts, dim, metric } = indexOptions(options);
+    this.dim = dim;
+    this.metric = metric;
     if (opts.backend !== undefined) resolveBackend(opts.backend, 'options.backend');
     this.#backend = opts.backend;
     const capacity = optionalInteger(opts.initialCapacity, 'options.initialCapacity', 0, MAX_INDEX_ITEMS, 1024);

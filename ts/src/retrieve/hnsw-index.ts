@@ -8,10 +8,9 @@ import { createRequire } from 'node:module';
 import type usearchModule from 'usearch';
 
 import { AbortError, InvalidArgumentError } from '../core/errors.js';
-import { integerInRange, optionalSignal, optionsObject } from '../core/validate.js';
+import { optionalSignal, optionsObject } from '../core/validate.js';
 import {
-  MAX_INDEX_DIM,
-  indexMetric,
+  indexOptions,
   itemId,
   itemsToAdd,
   optionalInteger,
@@ -80,10 +79,9 @@ export class HnswIndex implements ItemIndex {
 
   /** @throws {InvalidArgumentError} for a bad dim, metric or tuning option */
   constructor(options: HnswIndexOptions) {
-    if (options === undefined) throw new InvalidArgumentError('options', 'an options object with dim', 'undefined');
-    const opts = optionsObject<HnswIndexOptions>(options, 'options');
-    this.dim = integerInRange(opts.dim, 'options.dim', 1, MAX_INDEX_DIM);
-    this.metric = opts.metric === undefined ? 'cos' : indexMetric(opts.metric, 'options.metric');
+    const { opts, dim, metric } = indexOptions(options);
+    this.dim = dim;
+    this.metric = metric;
     const connectivity = optionalInteger(opts.connectivity, 'options.connectivity', 2, 1024, 16);
     const expansionAdd = optionalInteger(opts.expansionAdd, 'options.expansionAdd', 1, 1 << 20, 128);
     const expansionSearch = optionalInteger(opts.expansionSearch, 'options.expansionSearch', 1, 1 << 20, 64);

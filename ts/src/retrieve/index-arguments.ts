@@ -3,7 +3,7 @@
  * normalization both apply on add and on query.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import { integerInRange, invalidArgument } from '../core/validate.js';
+import { integerInRange, invalidArgument, optionsObject } from '../core/validate.js';
 import type { IndexMetric, ItemId } from './item-index.js';
 
 /** The largest k and item count: result indices are 32-bit in the native top-k. */
@@ -138,4 +138,15 @@ export function itemsToAdd(
     throw new InvalidArgumentError('ids', `at most ${MAX_INDEX_ITEMS - index.size} more items`, `${checked.length} items`);
   }
   return checked;
+}
+
+/** The options object of an index constructor with its `dim` (1..MAX_INDEX_DIM) and `metric` (default 'cos') checked. */
+export function indexOptions<T extends { dim: number; metric?: IndexMetric }>(
+  options: T | undefined,
+): { opts: T; dim: number; metric: IndexMetric } {
+  if (options === undefined) throw new InvalidArgumentError('options', 'an options object with dim', 'undefined');
+  const opts = optionsObject<T>(options, 'options');
+  const dim = integerInRange(opts.dim, 'options.dim', 1, MAX_INDEX_DIM);
+  const metric = opts.metric === undefined ? 'cos' : indexMetric(opts.metric, 'options.metric');
+  return { opts: opts as T, dim, metric };
 }

@@ -5,6 +5,7 @@ import { listBackends } from '../../src/native/backends.js';
 import { native } from '../../src/native/binding.js';
 import { ExactIndex } from '../../src/retrieve/exact-index.js';
 import type { IndexMetric, ItemId } from '../../src/retrieve/item-index.js';
+import { expectInvalid } from '../expect-invalid.js';
 import { randomMatrix, seededRandom } from '../reference/random.js';
 import { naiveScores, naiveTopK } from './naive-top-k.js';
 
@@ -204,14 +205,7 @@ describe('ExactIndex rejects bad input with an error naming the argument', () =>
     ['remove with a bad id', () => make().remove([null] as never), 'ids[0]'],
   ];
   it.each(syncCases)('%s', (_label, call, argument) => {
-    let error: unknown;
-    try {
-      call();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).argument).toBe(argument);
+    expectInvalid(call, argument);
   });
 
   it('a rejected add adds nothing and keeps the version', () => {

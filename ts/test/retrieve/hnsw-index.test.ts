@@ -4,6 +4,7 @@ import { AbortError, InvalidArgumentError } from '../../src/core/errors.js';
 import { ExactIndex } from '../../src/retrieve/exact-index.js';
 import { HnswIndex } from '../../src/retrieve/hnsw-index.js';
 import type { IndexMetric } from '../../src/retrieve/item-index.js';
+import { expectInvalid } from '../expect-invalid.js';
 import { seededRandom } from '../reference/random.js';
 import { clusteredVectors } from './naive-top-k.js';
 
@@ -112,14 +113,7 @@ describe('HnswIndex rejects bad input with an error naming the argument', () => 
     ['bigint id', () => make().add([1n] as never, Float32Array.of(1, 1, 1)), 'ids[0]'],
   ];
   it.each(syncCases)('%s', (_label, call, argument) => {
-    let error: unknown;
-    try {
-      call();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).argument).toBe(argument);
+    expectInvalid(call, argument);
   });
 
   it('a rejected add leaves the index unchanged', () => {

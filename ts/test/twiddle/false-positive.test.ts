@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { InvalidArgumentError } from '../../src/core/errors.js';
 import { TwiddlerChain } from '../../src/twiddle/twiddler-chain.js';
+import { expectInvalid } from '../expect-invalid.js';
 import { randomMatrix, seededRandom } from '../reference/random.js';
 import { randomList, referenceFalsePositive, sortedByKeys, type TestCandidate } from '../reference/twiddle-reference.js';
 
@@ -21,17 +21,6 @@ function falsePositives(random: () => number, list: readonly TestCandidate[], co
     }
     return randomMatrix(random, 1, DIM);
   });
-}
-
-function expectInvalid(fn: () => unknown, argument: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected an InvalidArgumentError for ${argument}`).toBeInstanceOf(InvalidArgumentError);
-  expect((caught as InvalidArgumentError).argument).toBe(argument);
 }
 
 describe('false-positive twiddler', () => {

@@ -13,6 +13,7 @@ import {
   type Twiddler,
   type TwiddlerFactory,
 } from '../../src/twiddle/twiddler.js';
+import { expectInvalid } from '../expect-invalid.js';
 import { seededRandom } from '../reference/random.js';
 import {
   randomList,
@@ -40,21 +41,6 @@ function registryWith(extra: Record<string, TwiddlerFactory>): TwiddlerRegistry 
 
 function ids(list: readonly RankedCandidate[]): string[] {
   return list.map((c) => c.itemId);
-}
-
-/** Expects `fn` to throw an InvalidArgumentError whose `argument` is `argument`. */
-function expectInvalid(fn: () => unknown, argument: string): InvalidArgumentError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected an InvalidArgumentError for ${argument}`).toBeInstanceOf(InvalidArgumentError);
-  const error = caught as InvalidArgumentError;
-  expect(error.argument).toBe(argument);
-  expect(error.code).toBe('ERR_KINDRED_INVALID_ARGUMENT');
-  return error;
 }
 
 describe('TwiddlerChain', () => {
