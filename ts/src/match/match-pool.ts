@@ -11,6 +11,7 @@ import { AbortError, ClosedError, InvalidArgumentError } from '../core/errors.js
 import { describe, integerInRange, invalidArgument, optionalSignal, optionsObject } from '../core/validate.js';
 import { defaultModelPath } from '../embed/default-models.js';
 import { FeatureTower } from '../embed/feature-tower.js';
+import { addSessionEmbeddings } from '../embed/full-embedding.js';
 import { ModelPool } from '../embed/model-pool.js';
 import { SessionTower, type SessionTowerMetrics, type SessionTowerOptions } from '../embed/session-tower.js';
 import { sideInfoFeeds, type UserSideInfo } from '../embed/side-info.js';
@@ -368,17 +369,10 @@ export class MatchPool {
     const filterBuildMs = performance.now() - filtersStart;
     const [feature, sessionRows] = await Promise.all([embedding, session, tracked]);
 
-    const user = feature.user;
-    const peer = feature.peer;
     const degraded: MatchPoolDegradation[] = [];
-    if (sessionRows === undefined) {
-      degraded.push('embedding-memory');
-    } else {
-      for (let k = 0; k < user.length; k++) {
-        user[k]! += sessionRows.user[k]!;
-        peer[k]! += sessionRows.peer[k]!;
-      }
-    }
+    if (sessionRows === undefined) degraded.push('embedding-memory');
+    // The tower's output arrays are this call's own: add the session rows into them.
+    const { user, peer } = sessionRows === undefined ? feature : addSessionEmbeddings(feature, sessionRows, { inPlace: true });
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 
     const scoresStart = performance.now();
