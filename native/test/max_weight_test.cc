@@ -11,6 +11,7 @@
 #include "kindred/core/error.h"
 #include "kindred/matching/max_weight.h"
 #include "reference/exact_matching.h"
+#include "../src/matching/best_two.h"
 
 using namespace kindred;
 
@@ -93,6 +94,32 @@ std::vector<float> random_graph(std::mt19937& rng, int n, int kind) {
     }
   }
   return w;
+}
+
+// The auction's bid scan: the vector version (where the CPU has AVX2) gives exactly the scalar
+// loop's best, second best and first best edge, ties and short lists included.
+TEST(bid_scan_vector_equals_scalar) {
+  std::mt19937 rng(91);
+  std::uniform_int_distribution<int> column(0, 63);
+  std::uniform_int_distribution<int> coarse(0, 3);  // few distinct values: many ties
+  std::vector<float> price(64);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int trial = 0; trial < 2000; ++trial) {
+    const std::size_t count = static_cast<std::size_t>(trial % 41);
+    for (float& p : price) p = trial % 2 ? static_cast<float>(coarse(rng)) : std::uniform_real_distribution<float>(0, 5)(rng);
+    std::vector<std::int32_t> adjacency(count);
+    std::vector<float> weight(count);
+    for (std::size_t t = 0; t < count; ++t) {
+      adjacency[t] = column(rng);
+      weight[t] = trial % 2 ? static_cast<float>(coarse(rng)) : std::uniform_real_distribution<float>(0, 5)(rng);
+    }
+    const auto fast = matching::best_two(adjacency.data(), weight.data(), count, price.data());
+    const auto slow = matching::best_two_scalar(adjacency.data(), weight.data(), count, price.data(), {-inf, -inf, count});
+    CHECK(fast.at == slow.at && fast.best == slow.best && fast.second == slow.second)
+        << "trial " << trial << " count " << count << ": at " << fast.at << " vs " << slow.at << ", best " << fast.best
+        << " vs " << slow.best << ", second " << fast.second << " vs " << slow.second
+        << (matching::best_two_is_vectorized() ? " (AVX2)" : " (scalar)");
+  }
 }
 
 TEST(tiny_graphs_are_solved_exactly) {

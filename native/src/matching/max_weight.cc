@@ -1,12 +1,14 @@
 #include "kindred/matching/max_weight.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <deque>
 #include <limits>
 
+#include "best_two.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
 
@@ -62,8 +64,6 @@ struct SparseGraph {
     struct Edge {
       std::int32_t column;
       float weight;
-      bool operator<(const Edge& other) const { return column < other.column; }
-      bool operator==(const Edge& other) const { return column == other.column; }
     };
     std::vector<std::size_t> in_offset(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
@@ -78,8 +78,9 @@ struct SparseGraph {
         incoming[fill[target]++] = {static_cast<std::int32_t>(i), neighbour_weight[i * k + static_cast<std::size_t>(t)]};
       }
     }
-    // Each row gets a slot big enough for its own list plus its capped incoming edges; rows are
-    // merged, sorted and deduplicated in parallel, then packed into CSR.
+    // Each row gets a slot big enough for its own list plus its first kIncomingCap·k incoming edges
+    // (in the order of the rows that listed it); rows are deduplicated in parallel with a per-thread
+    // stamp array (linear, unlike a sort), then packed into CSR.
     std::vector<std::size_t> slot(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
       slot[i + 1] = slot[i] + static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
@@ -87,15 +88,25 @@ struct SparseGraph {
     std::vector<Edge> edges(slot[n]);
     std::vector<std::size_t> kept(n, 0);
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, threads, [&](std::size_t task) {
-      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
-      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        Edge* row = edges.data() + slot[i];
-        std::size_t size = 0;
-        for (std::int32_t t = 0; t < count[i]; ++t) row[size++] = {of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]};
-        for (std::size_t t = in_offset[i]; size < slot[i + 1] - slot[i]; ++t) row[size++] = incoming[t];
-        std::sort(row, row + size);
-        kept[i] = static_cast<std::size_t>(std::unique(row, row + size) - row);
+    const std::size_t workers = std::min<std::size_t>(tasks, static_cast<std::size_t>(std::max(threads, 1)));
+    std::atomic<std::size_t> next_task{0};
+    parallel_for(workers, threads, [&](std::size_t) {
+      std::vector<std::int32_t> stamp(n, kNone);  // stamp[c] == i: c is already in row i
+      for (std::size_t task = next_task.fetch_add(1); task < tasks; task = next_task.fetch_add(1)) {
+        const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+        for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+          Edge* row = edges.data() + slot[i];
+          std::size_t size = 0;
+          auto add = [&](std::int32_t column, float w) {
+            if (stamp[static_cast<std::size_t>(column)] == static_cast<std::int32_t>(i)) return;
+            stamp[static_cast<std::size_t>(column)] = static_cast<std::int32_t>(i);
+            row[size++] = {column, w};
+          };
+          for (std::int32_t t = 0; t < count[i]; ++t) add(of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]);
+          const std::size_t room = slot[i + 1] - slot[i] - static_cast<std::size_t>(count[i]);
+          for (std::size_t t = in_offset[i]; t < in_offset[i] + room; ++t) add(incoming[t].column, incoming[t].weight);
+          kept[i] = size;
+        }
       }
     });
     offset.assign(n + 1, 0);
@@ -143,6 +154,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
                  std::int32_t* __restrict best_j, float* __restrict best_w) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  const Mask8 lane_bits = {1, 2, 4, 8, 16, 32, 64, 128};
   const std::size_t capacity = buffer.size();  // > k
   std::size_t size = 0;
   // Values ≤ threshold can no longer enter the top k. Starting at `floor` (a value known to be below
@@ -176,14 +188,16 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
       const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
       top8 = top8 > q8 ? top8 : q8;
       std::memcpy(v + 8 * g, &v8, sizeof v8);
-      const Mask8 above = v8 > bar;
-      std::uint64_t lanes[4];
-      std::memcpy(lanes, &above, sizeof lanes);
-      flagged[g] = (lanes[0] | lanes[1] | lanes[2] | lanes[3]) != 0;
+      // One bit per lane above the bar, OR-reduced across the vector: the scalar pass then visits
+      // only those lanes (a flagged group usually holds one or two).
+      const Mask8 bits = (v8 > bar) & lane_bits;
+      const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
+      const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
+      flagged[g] = static_cast<std::uint8_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
     }
     for (std::size_t g = 0; g < kScanBlock / 8; ++g) {
-      if (!flagged[g]) continue;
-      for (std::size_t t = 8 * g; t < 8 * g + 8; ++t) {
+      for (unsigned lanes = flagged[g]; lanes != 0; lanes &= lanes - 1) {
+        const std::size_t t = 8 * g + static_cast<std::size_t>(__builtin_ctz(lanes));
         if (!(v[t] > threshold) || j + t == self) continue;
         buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
         if (size == capacity) compact();
@@ -381,8 +395,12 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
              double first_epsilon, double final_epsilon, const CancelToken& cancel) {
   const std::size_t n = w.rows;
   std::vector<std::int32_t> owner(n, kNone);
+  std::vector<float> price_f(price.begin(), price.end());
   std::deque<std::int32_t> queue;
   for (double epsilon = first_epsilon;; epsilon = std::max(final_epsilon, epsilon / kEpsilonFactor)) {
+    // A last phase at a barely smaller ε would re-auction everyone for almost nothing: go to the
+    // final ε one phase early instead.
+    if (epsilon < final_epsilon * kEpsilonFactor / 2) epsilon = final_epsilon;
     cancel.throw_if_cancelled();
     std::fill(owner.begin(), owner.end(), kNone);
     std::fill(assigned.begin(), assigned.end(), kNone);
@@ -394,23 +412,32 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
       if ((++bids & 4095) == 0) cancel.throw_if_cancelled();
       const std::int32_t i = queue.front();
       queue.pop_front();
-      // The self-loop (stay single, weight 0) is always a candidate.
-      double best = -price[static_cast<std::size_t>(i)], second = kNegInf;
-      std::int32_t best_j = i;
-      const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
-      for (std::size_t t = from; t < to; ++t) {
-        const std::int32_t j = graph.adjacency[t];
-        const double v = usable(graph.weight[t]) - price[static_cast<std::size_t>(j)];
-        if (v > best) {
-          second = best;
-          best = v;
-          best_j = j;
-        } else if (v > second) {
-          second = v;
+      // Bids are latency-bound on fetching the bidder's list from L2/L3: fetch the next bidder's
+      // list while this one bids.
+      if (!queue.empty()) {
+        const std::size_t next = static_cast<std::size_t>(queue.front());
+        const std::size_t first = graph.offset[next], last = graph.offset[next + 1];
+        for (std::size_t t = first; t < last; t += 16) {
+          __builtin_prefetch(graph.adjacency.data() + t);
+          __builtin_prefetch(graph.weight.data() + t);
         }
+      }
+      // The self-loop (stay single, weight 0) is always a candidate, and wins ties.
+      const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
+      const BestTwo edges = best_two(graph.adjacency.data() + from, graph.weight.data() + from, to - from, price_f.data());
+      const double self = -price[static_cast<std::size_t>(i)];
+      double best = self, second = kNegInf;
+      std::int32_t best_j = i;
+      if (edges.at != to - from && static_cast<double>(edges.best) > self) {
+        best = edges.best;
+        second = std::max(self, static_cast<double>(edges.second));
+        best_j = graph.adjacency[from + edges.at];
+      } else if (edges.at != to - from) {
+        second = edges.best;
       }
       // With a single option the bid is only ε: the price still rises, so others can outbid.
       price[static_cast<std::size_t>(best_j)] += (second == kNegInf ? 0.0 : best - second) + epsilon;
+      price_f[static_cast<std::size_t>(best_j)] = static_cast<float>(price[static_cast<std::size_t>(best_j)]);
       const std::int32_t previous = owner[static_cast<std::size_t>(best_j)];
       if (previous != kNone) {
         assigned[static_cast<std::size_t>(previous)] = kNone;

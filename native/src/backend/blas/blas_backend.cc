@@ -10,6 +10,7 @@
 #include <cblas.h>  // types only: every function is resolved with dlsym
 
 #include "kindred/core/check.h"
+#include "kindred/core/parallel.h"
 
 #ifndef KINDRED_BLAS_BUILD_LIBRARY
 #define KINDRED_BLAS_BUILD_LIBRARY ""
@@ -18,11 +19,12 @@
 namespace kindred::backend::blas {
 namespace {
 
-// One cblas_sgemm cannot be interrupted, so the GEMM runs in row chunks of about this many
-// multiply-adds and the CancelToken is polled between them. 2^28 MACs is a few ms on two cores:
-// cancellation stays prompt and each chunk is still large enough for BLAS to run at full rate.
-constexpr std::size_t kMacsPerChunk = std::size_t{1} << 28;
-constexpr std::size_t kMinRowsPerChunk = 64;
+// One cblas_sgemm cannot be interrupted, so the GEMM runs in chunks of about this many
+// multiply-adds and the CancelToken is polled between them. 2^26 MACs is about a millisecond on one
+// core: cancellation stays prompt and each chunk is still large enough for BLAS to run at full rate.
+constexpr std::size_t kMacsPerChunk = std::size_t{1} << 26;
+constexpr std::size_t kMinSliceOfChunk = 64;
+constexpr std::size_t kMacsWorthAThread = std::size_t{1} << 21;
 
 using SgemmFn = decltype(&cblas_sgemm);
 
@@ -43,6 +45,7 @@ class BlasBackend final : public Backend {
     auto get_config = reinterpret_cast<char* (*)()>(dlsym(library_.get(), "openblas_get_config"));
     auto get_corename = reinterpret_cast<char* (*)()>(dlsym(library_.get(), "openblas_get_corename"));
     auto get_threads = reinterpret_cast<int (*)()>(dlsym(library_.get(), "openblas_get_num_threads"));
+    auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(library_.get(), "openblas_set_num_threads"));
     if (get_config) {
       info_.device = get_config();
       if (get_corename) info_.device += std::string(" (") + get_corename() + ")";
@@ -50,7 +53,17 @@ class BlasBackend final : public Backend {
       info_.device = "CBLAS";
     }
     info_.device += " from " + path;
-    info_.threads = get_threads ? get_threads() : 0;
+    // OpenBLAS's own worker threads keep spinning (sched_yield) for a while after every call, which
+    // took a whole core from the passes that follow the GEMM (the matcher's ran up to 2x slower).
+    // So OpenBLAS runs single-threaded and the GEMM is split across our own threads instead. Other
+    // libraries keep their own threading.
+    if (set_threads && get_threads) {
+      set_threads(1);
+      own_threads_ = true;
+      info_.threads = default_thread_count();
+    } else {
+      info_.threads = get_threads ? get_threads() : 0;
+    }
   }
 
   const BackendInfo& info() const noexcept override { return info_; }
@@ -63,20 +76,38 @@ class BlasBackend final : public Backend {
     KINDRED_CHECK(rows <= kMaxInt && cols <= kMaxInt && dim <= kMaxInt && a.stride <= kMaxInt &&
                       b.stride <= kMaxInt && c.stride <= kMaxInt,
                   "blas backend: every dimension must be below 2^31");
-    const std::size_t macs_per_row = std::max<std::size_t>(1, mul_or_throw(cols, dim, "cols x dim"));
-    const std::size_t chunk = std::max(kMinRowsPerChunk, kMacsPerChunk / macs_per_row);
-    for (std::size_t row0 = 0; row0 < rows; row0 += chunk) {
-      cancel.throw_if_cancelled();
-      const std::size_t count = std::min(chunk, rows - row0);
-      sgemm_(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(cols),
-             static_cast<int>(dim), 1.0f, a.row(row0), static_cast<int>(a.stride), b.data,
-             static_cast<int>(b.stride), 0.0f, c.row(row0), static_cast<int>(c.stride));
+    // Chunks of rows of C, or of columns when C is short and wide (a few queries against many
+    // items), so that every chunk has about kMacsPerChunk multiply-adds.
+    const bool by_rows = rows >= cols;
+    const std::size_t along = by_rows ? rows : cols;
+    const std::size_t macs_per_slice = std::max<std::size_t>(1, mul_or_throw(by_rows ? cols : rows, dim, "gemm size"));
+    const int threads = own_threads_ ? default_thread_count() : 1;
+    std::size_t chunk = std::max(kMinSliceOfChunk, kMacsPerChunk / macs_per_slice);
+    // A GEMM worth a thread start (~2^21 MACs) gets at least one chunk per thread.
+    if (threads > 1 && along >= static_cast<std::size_t>(threads) && along >= kMacsWorthAThread / macs_per_slice) {
+      chunk = std::min(chunk, (along + static_cast<std::size_t>(threads) - 1) / static_cast<std::size_t>(threads));
     }
+    const std::size_t chunks = (along + chunk - 1) / chunk;
+    auto run_chunk = [&](std::size_t index) {
+      cancel.throw_if_cancelled();
+      const std::size_t first = index * chunk, count = std::min(chunk, along - first);
+      if (by_rows) {
+        sgemm_(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(count), static_cast<int>(cols),
+               static_cast<int>(dim), 1.0f, a.row(first), static_cast<int>(a.stride), b.data,
+               static_cast<int>(b.stride), 0.0f, c.row(first), static_cast<int>(c.stride));
+      } else {
+        sgemm_(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(count),
+               static_cast<int>(dim), 1.0f, a.data, static_cast<int>(a.stride), b.row(first),
+               static_cast<int>(b.stride), 0.0f, c.data + first, static_cast<int>(c.stride));
+      }
+    };
+    parallel_for(chunks, threads, run_chunk);
   }
 
  private:
   LibraryHandle library_;
   SgemmFn sgemm_;
+  bool own_threads_ = false;  // OpenBLAS set to one thread: the GEMM is split across our threads
   BackendInfo info_;
 };
 
