@@ -74,14 +74,21 @@ __attribute__((target("avx2"))) BestTwo best_two_avx2(const std::int32_t* adjace
   return {tail.best, tail.second, tail.at != count - t ? t + tail.at : r.at};
 }
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+bool has_avx2() noexcept {
+  // __builtin_cpu_init first: this may run before libgcc's own constructor has.
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
 
 }  // namespace
 #endif
 
 BestTwo best_two(const std::int32_t* adjacency, const float* weight, std::size_t count, const float* price) noexcept {
 #ifdef KINDRED_BID_AVX2
-  if (kHasAvx2) return best_two_avx2(adjacency, weight, count, price);
+  if (has_avx2()) return best_two_avx2(adjacency, weight, count, price);
 #endif
   const float inf = std::numeric_limits<float>::infinity();
   return best_two_scalar(adjacency, weight, count, price, {-inf, -inf, count});
@@ -89,7 +96,7 @@ BestTwo best_two(const std::int32_t* adjacency, const float* weight, std::size_t
 
 bool best_two_is_vectorized() noexcept {
 #ifdef KINDRED_BID_AVX2
-  return kHasAvx2;
+  return has_avx2();
 #else
   return false;
 #endif
