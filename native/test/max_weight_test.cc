@@ -266,6 +266,22 @@ TEST(options_and_cancellation) {
   CHECK_THROWS_CODE(matching::max_weight_matching(ConstMatrix(w.data(), 5, 6), {}, CancelToken()), Code::kInvalidArgument);
 }
 
+// `rounds` is a cap: the rounds stop once the assignment is within 0.2% of its bound, which on a
+// pool of 600 happens long before 16, and the early stop keeps the quality bar against blossom.
+TEST(rounds_stop_once_settled) {
+  const int n = 600;
+  auto w = pool_weights(n, 77);
+  matching::MaxWeightOptions capped;
+  capped.rounds = 16;
+  const auto many = run(w, n, capped);
+  CHECK(many.auctions >= 1 && many.auctions < 16) << "auctions " << many.auctions;
+  capped.rounds = 1;
+  CHECK(run(w, n, capped).auctions == 1);
+  const double optimum = test::blossom_matching(w.data(), n).weight;
+  CHECK(many.total_weight >= kPoolQuality * optimum && many.upper_bound >= optimum * (1 - 1e-9))
+      << "total " << many.total_weight << " optimum " << optimum << " bound " << many.upper_bound;
+}
+
 TEST(weights_problem_names_the_entry) {
   std::vector<float> w = {kForbidden, 1, 2, kForbidden};
   CHECK(matching::weights_problem(ConstMatrix(w.data(), 2, 2)).find("not symmetric") != std::string::npos);

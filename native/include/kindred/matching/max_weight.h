@@ -3,12 +3,15 @@
 //
 // Method (dual prices + sparse auction + repair):
 //  1. Candidate selection: each vertex keeps its top-k partners by reduced weight w(i,j) − y(j),
-//     where y is the symmetric dual of the last auction (0 at first). It corrects for hubness: a
-//     peer everyone wants becomes expensive, so lists stop collapsing onto the same popular users.
-//     The lists are made nearly symmetric and carry their edge weights.
+//     where y is the symmetric dual of the last auction (at first, a guess from a sample of each
+//     row). It corrects for hubness: a peer everyone wants becomes expensive, so lists stop
+//     collapsing onto the same popular users. The lists are made nearly symmetric and carry their
+//     edge weights.
 //  2. An ε-scaling forward auction solves the bipartite relaxation: a perfect assignment i → σ(i)
 //     of the double cover with a zero-weight self-loop per vertex (σ(i) = i: stays single). Steps
-//     1–2 repeat for `rounds`, each dense pass re-selecting candidates with the newest duals.
+//     1–2 repeat, each dense pass re-selecting candidates with the newest duals, for at most
+//     `rounds`: they stop once half the last assignment's weight is within 0.2% of the bound that
+//     the new pass computed for its prices (that pass then also stands for the final bound pass).
 //  3. The assignment's cycles are turned into a matching by an exact DP on each one, then improved
 //     by local search (free vertices, augmenting paths of length 3, 2-swaps among candidates).
 //     Up to 16 vertices the answer is exact (subset DP) instead.
@@ -28,7 +31,7 @@ namespace kindred::matching {
 
 struct MaxWeightOptions {
   int candidates = 48;  // partners kept per vertex in the sparse graph (2..256)
-  int rounds = 3;       // pricing rounds: dense candidate pass + auction (1..16)
+  int rounds = 4;       // at most this many pricing rounds (dense candidate pass + auction), 1..16
   int threads = 0;      // for the dense passes; ≤ 0 → default_thread_count()
 };
 
@@ -37,6 +40,7 @@ struct MaxWeightResult {
   double total_weight = 0;         // Σ w over matched pairs (each pair once), in double
   double upper_bound = 0;          // ≥ the optimum's weight
   std::size_t pairs = 0;
+  int auctions = 0;                // pricing rounds whose auction ran (≤ options.rounds; fewer once settled)
   // Where the time went (seconds): dense candidate passes, sparse graph building, auctions, and
   // turning the assignment into a matching plus local search.
   double seconds_candidates = 0, seconds_graph = 0, seconds_auction = 0, seconds_repair = 0;
