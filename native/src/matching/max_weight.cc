@@ -688,6 +688,13 @@ void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>&
     const std::int32_t b = mate[a];
     if (b == kNone) continue;
     const double wab = pair_w[a];
+    // Each candidate's closing edge w(b, d) is one random read of b's row, a cache miss on a large
+    // pool: ask for all of them first so that the misses overlap instead of queueing.
+    const float* row_b = w.row(static_cast<std::size_t>(b));
+    for (std::size_t t = graph.offset[static_cast<std::size_t>(a)]; t < graph.offset[static_cast<std::size_t>(a) + 1]; ++t) {
+      const std::int32_t d = mate[graph.adjacency[t]];
+      if (d != kNone) __builtin_prefetch(row_b + d);
+    }
     double best_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
     std::int32_t best_c = kNone;
     double best_wac = 0, best_wbd = 0;
