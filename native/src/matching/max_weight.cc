@@ -38,6 +38,14 @@ constexpr int kMaxSwapSweeps = 8;
 // world's and matching_bench's pools the matching then stayed ≥ 99.8% of the exact optimum, and
 // it typically saves the last auction and the final bound pass (N = 2,000: stops after one auction).
 constexpr double kSettledGap = 0.002;
+// List growth (see the rounds loop): when the gap is above kGrowGap and shrank by less than half
+// since the last round. On the bundled world's pools 48 candidates were enough for 3,000 distinct
+// users and 24 or 32 were not (gaps of 11–17% that never closed); with every user twice, 48 failed
+// the same way and 96 reached the optimum. matching_bench's pools close their gaps (6% → 0.2%).
+constexpr double kGrowGap = 0.01;
+constexpr double kGapShrink = 0.5;
+constexpr int kMaxGrowths = 2;
+constexpr std::size_t kMaxCandidates = 256;
 // Incoming edges kept per vertex, as a multiple of k: bounds a popular vertex's list (and so each of
 // its bids) while keeping enough of the symmetric closure for the bound to converge. On pools of
 // look-alike users under heavy filters (the bundled world at N = 3,000) a cap of 4 reached 98.7% of
@@ -62,6 +70,14 @@ struct SparseGraph {
   std::vector<float> weight;
 
   const std::int32_t* of(std::size_t i) const { return neighbours.data() + i * k; }
+
+  // Room for `wider` partners per vertex; the lists must be selected again.
+  void grow(std::size_t wider, std::size_t n) {
+    k = wider;
+    neighbours.assign(mul_or_throw(n, k, "n x candidates"), kNone);
+    neighbour_weight.assign(neighbours.size(), 0.0f);
+    std::fill(count.begin(), count.end(), 0);
+  }
 
   // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k incoming edges:
   // a popular vertex appears in thousands of lists, and scanning all of them on each of its bids
@@ -823,7 +839,9 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
   bool settled = false;  // stopped early: upper_bound is already the dual of the final prices
-  for (int round = 0; round < options.rounds; ++round) {
+  double previous_gap = std::numeric_limits<double>::infinity();
+  int growths = 0, rounds = options.rounds;
+  for (int round = 0; round < rounds; ++round) {
     for (std::size_t i = 0; i < n; ++i) y_change[i] = std::fabs(y[i] - previous_y[i]);
     previous_y = y;
     auto t0 = std::chrono::steady_clock::now();
@@ -839,10 +857,28 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
       // repeat this one.
       double half_assignment = 0.0;
       for (std::size_t i = 0; i < n; ++i) half_assignment += y[i];
-      if (half_assignment >= (1.0 - kSettledGap) * upper_bound) {
+      const double gap = 1.0 - half_assignment / upper_bound;
+      if (gap <= kSettledGap) {
         settled = true;
         break;
       }
+      // A gap that stays wide from one round to the next means the lists are too short for this
+      // pool (look-alike or duplicated users fill them with copies of the same few partners):
+      // double them and select again with the same prices, once or twice, with a round to spare.
+      if (gap > kGrowGap && gap > kGapShrink * previous_gap && growths < kMaxGrowths && graph.k < kMaxCandidates &&
+          graph.k < n - 1) {
+        ++growths;
+        ++rounds;
+        graph.grow(std::min({2 * graph.k, kMaxCandidates, n - 1}), n);
+        std::fill(kth.begin(), kth.end(), -std::numeric_limits<float>::infinity());
+        t0 = std::chrono::steady_clock::now();
+        upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
+        t1 = std::chrono::steady_clock::now();
+        graph.symmetrize(n, threads);
+        result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
+        result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      }
+      previous_gap = gap;
     }
     if (round == 0) {
       for (std::size_t i = 0; i < n; ++i) {
@@ -893,6 +929,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     }
   }
   result.upper_bound = upper_bound;
+  result.candidates = static_cast<int>(graph.k);
   return result;
 }
 

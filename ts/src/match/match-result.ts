@@ -12,7 +12,10 @@ export const MAX_POOL = 46_340;
 export interface MatchTuning {
   /**
    * Partners kept per user in the sparse candidate graph, re-selected each round by weight minus
-   * the partner's dual price (which corrects for popular users). 2–256, default 48.
+   * the partner's dual price (which corrects for popular users). 2–256, default 48. A starting
+   * length: when the gap to the bound stays wide from one round to the next (lists of look-alike
+   * or duplicated users spend their slots on copies of the same partners), the matcher doubles
+   * the lists, at most twice and up to 256, with one more round each time.
    */
   candidates?: number;
   /**

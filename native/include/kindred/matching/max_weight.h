@@ -30,8 +30,10 @@
 namespace kindred::matching {
 
 struct MaxWeightOptions {
-  int candidates = 48;  // partners kept per vertex in the sparse graph (2..256)
-  int rounds = 4;       // at most this many pricing rounds (dense candidate pass + auction), 1..16
+  int candidates = 48;  // partners kept per vertex in the sparse graph (2..256); doubled (up to 256)
+                        // when the gap to the bound stays wide from one round to the next
+  int rounds = 4;       // at most this many pricing rounds (dense candidate pass + auction), 1..16,
+                        // plus one for each time the lists are doubled (at most twice)
   int threads = 0;      // for the dense passes; ≤ 0 → default_thread_count()
 };
 
@@ -40,7 +42,9 @@ struct MaxWeightResult {
   double total_weight = 0;         // Σ w over matched pairs (each pair once), in double
   double upper_bound = 0;          // ≥ the optimum's weight
   std::size_t pairs = 0;
-  int auctions = 0;                // pricing rounds whose auction ran (≤ options.rounds; fewer once settled)
+  int auctions = 0;                // pricing rounds whose auction ran (fewer than options.rounds once settled)
+  int candidates = 0;              // partners per vertex in the last lists: options.candidates, or more
+                                   // where the pool needed longer lists (see max_weight.cc, list growth)
   // Where the time went (seconds): dense candidate passes, sparse graph building, auctions, and
   // turning the assignment into a matching plus local search.
   double seconds_candidates = 0, seconds_graph = 0, seconds_auction = 0, seconds_repair = 0;
