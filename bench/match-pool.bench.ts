@@ -238,7 +238,7 @@ async function main() {
   console.log(`  memory filled: ${memory.size} session vectors; model pool: 1 worker thread, ORT 1 intra-op thread`);
 
   const kindred = await MatchPool.create({ pool: models, memory, models: paths });
-  const quick = await MatchPool.create({ pool: models, memory, models: paths, matching: { candidates: 48, rounds: 2 } });
+  const quick = await MatchPool.create({ pool: models, memory, models: paths, matching: { rounds: 1 } });
   const baseline = await MatchPool.create({
     pool: models,
     memory: new RequestPathSessions(models, tower, all),
@@ -252,7 +252,7 @@ async function main() {
     const rows = await measure(
       [
         variant('kindred matchPool (session read from memory)', kindred, perRound),
-        variant('kindred, fast matcher (48 cand., 2 rounds)', quick, perRound),
+        variant('kindred, matcher capped at 1 round', quick, perRound),
         variant('baseline: session tower on the request path', baseline, 1),
       ],
       users,
