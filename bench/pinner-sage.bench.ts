@@ -17,7 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Bench } from 'tinybench';
@@ -27,7 +27,9 @@ import { machineLine, repoFile } from './machine.js';
 import { naiveWardHeights } from './naive-ward.js';
 
 const PYTHON = '/usr/bin/python3';
-const ROUNDS = 3;
+// Five rounds, not three: with other work on the VM one disturbed round in three moved the median
+// ratio by a third (n = 2,000: 2.1× in one run, 3.3× in the next).
+const ROUNDS = 5;
 const NAIVE_MAX_N = 1000;
 
 /** Seeded standard-normal points (a linear congruential generator + Box–Muller), float32. */
@@ -170,7 +172,9 @@ function parseArgs(): { sizes: number[]; dims: number[] } {
 }
 
 async function main() {
-  console.log(`wardLinkage benchmark — ${machineLine()}`);
+  // Other work on this shared VM moves the timings: the load average goes with them.
+  const load = () => loadavg().map((v) => v.toFixed(2)).join(', ');
+  console.log(`wardLinkage benchmark — ${machineLine()}; load average ${load()}`);
   console.log(`  seeded N(0,1) float32 points; kindred p50 of tinybench iterations; python best-effort same process, median of reps; ${ROUNDS} alternating rounds`);
   const { sizes, dims } = parseArgs();
   const dir = mkdtempSync(join(tmpdir(), 'kindred-ward-bench-'));
@@ -180,7 +184,8 @@ async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\nSpeed ratios (baseline time / kindred single-thread time; > 1 = kindred faster), median of rounds:');
+  console.log(`\nload average at the end: ${load()}`);
+  console.log('Speed ratios (baseline time / kindred single-thread time; > 1 = kindred faster), median of rounds:');
   console.log('| dim | n | kindred 1 thread | vs fastcluster | vs scipy | vs naive TS | 2 threads vs 1 | target |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -124,12 +125,72 @@ TEST(random_points_match_the_naive_reference_exactly) {
   }
 }
 
+// The distance kernel measures 4 rows against 8 points at a time, in 64 × 64 tiles: sizes around
+// the tile and block edges and odd dimensions exercise every partial block.
+TEST(tile_and_block_edges_match_the_reference) {
+  std::mt19937 rng(37);
+  const std::size_t sizes[] = {7, 8, 9, 63, 64, 65, 71, 129};
+  const std::size_t dims[] = {3, 7, 33};
+  for (std::size_t n : sizes) {
+    for (std::size_t dim : dims) {
+      auto x = test::random_matrix(rng, n, dim);
+      check_same_linkage(ward(x, n, dim, 1), test::reference_ward_linkage(x, n, dim), "edges");
+    }
+  }
+}
+
 TEST(thread_count_does_not_change_the_result) {
   std::mt19937 rng(7);
   auto x = test::random_matrix(rng, 500, 24);
   auto one = ward(x, 500, 24, 1), two = ward(x, 500, 24, 2), many = ward(x, 500, 24, 7);
   CHECK(one == two);
   CHECK(one == many);
+}
+
+// The distance matrix is kept between calls (up to 64 MB) and handed to one call at a time: calls of
+// growing and shrinking sizes, and calls on several threads at once, give what a lone call gives.
+TEST(repeated_and_concurrent_calls_give_the_same_result) {
+  std::mt19937 rng(29);
+  const std::size_t sizes[] = {300, 700, 65, 300};
+  std::vector<std::vector<float>> inputs;
+  std::vector<std::vector<double>> alone;
+  for (std::size_t n : sizes) {
+    inputs.push_back(test::random_matrix(rng, n, 20));
+    alone.push_back(ward(inputs.back(), n, 20, 1));
+  }
+  for (std::size_t i = 0; i < 4; ++i) CHECK(ward(inputs[i], sizes[i], 20, 1) == alone[i]) << "repeat " << i;
+  std::vector<std::vector<double>> together(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int r = 0; r < 3; ++r) together[i] = ward(inputs[i], sizes[i], 20, 1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < 4; ++i) CHECK(together[i] == alone[i]) << "concurrent " << i;
+}
+
+// Clusters of near-duplicates far from the origin: distances within a cluster are ~1e-6 of the
+// coordinates, where an ‖a‖² + ‖b‖² − 2a·b expansion would cancel to noise. The exact (a − b)² sums
+// give the reference's merges.
+TEST(near_duplicates_far_from_the_origin) {
+  std::mt19937 rng(31);
+  const std::size_t dim = 16, groups = 12, copies = 4, n = groups * copies;
+  std::normal_distribution<float> normal;
+  std::vector<float> x(n * dim);
+  for (std::size_t g = 0; g < groups; ++g) {
+    std::vector<float> base(dim);
+    for (auto& v : base) v = 1e4f + 100.0f * normal(rng);
+    for (std::size_t c = 0; c < copies; ++c) {
+      for (std::size_t k = 0; k < dim; ++k) x[(g * copies + c) * dim + k] = base[k] + 0.01f * normal(rng);
+    }
+  }
+  auto z = ward(x, n, dim);
+  check_same_linkage(z, test::reference_ward_linkage(x, n, dim), "near duplicates");
+  // The first groups·(copies − 1) merges stay within the groups (all below the gaps between them).
+  for (std::size_t r = 0; r < groups * (copies - 1); ++r) {
+    CHECK(z[r * 4 + 2] < 1.0) << "row " << r << ": " << z[r * 4 + 2];
+  }
 }
 
 TEST(wide_points_dim_1024) {
@@ -314,7 +375,9 @@ TEST(cancellation_stops_the_linkage) {
 }
 
 TEST(memory_estimate_and_overflow) {
-  CHECK(clustering::ward_linkage_bytes(10000, 64) == 10000ull * 10000 * 8 + 10000ull * 64 * 8);
+  // The square matrix plus the points in float64 twice (row-major and in panels of 8 points).
+  CHECK(clustering::ward_linkage_bytes(10000, 64) == 10000ull * 10000 * 8 + 2 * 10000ull * 64 * 8);
+  CHECK(clustering::ward_linkage_bytes(10001, 64) == 10001ull * 10001 * 8 + 2 * 10008ull * 64 * 8);
   CHECK(clustering::ward_linkage_bytes(std::size_t{1} << 40, 8) == 0);
   std::vector<float> x(2, 0.0f);
   CHECK_THROWS_CODE(clustering::ward_linkage(ConstMatrix(x.data(), clustering::kMaxWardPoints + 1, 0), CancelToken(), 1),

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <numeric>
 
@@ -25,7 +26,7 @@ using detail::kTile;
 using detail::distance_tile;
 
 // An uninitialised block of doubles (every element is written before it is read), on transparent
-// huge pages where the kernel offers them: the chain writes matrix columns, one row apart, and
+// huge pages where the kernel offers them: the chain reads matrix columns, one row apart, and
 // 4 KiB pages would cost a TLB miss each.
 struct FreeDeleter {
   void operator()(double* p) const noexcept { std::free(p); }
@@ -50,21 +51,92 @@ DoubleBlock allocate_doubles(std::size_t count) {
   return DoubleBlock(static_cast<double*>(p));
 }
 
+// The matrix block of the last call, kept for the next one (at most one, and only up to
+// kKeptMatrixBytes: 64 MB, n ≤ 2,832 at dim 64). A fresh block costs a page fault and the
+// kernel's zeroing of every page it touches: at n = 1,000-2,000 about a tenth of the whole linkage,
+// at 5,000 (200 MB, not kept) as much as the distance pass. Concurrent calls each take their own
+// block; the kept one goes to whichever asks first.
+constexpr std::size_t kKeptMatrixBytes = std::size_t{64} << 20;
+
+class MatrixCache {
+ public:
+  // A block of at least `count` doubles, and its size in *capacity: the kept one when it is large
+  // enough, else a new one.
+  DoubleBlock take(std::size_t count, std::size_t* capacity) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (kept_ && kept_capacity_ >= count) {
+        *capacity = kept_capacity_;
+        kept_capacity_ = 0;
+        return std::move(kept_);
+      }
+    }
+    *capacity = count;
+    return allocate_doubles(count);
+  }
+
+  // Keeps `block` (of `capacity` doubles) for the next call when it is small enough and larger
+  // than the block already kept; frees it otherwise.
+  void give_back(DoubleBlock block, std::size_t capacity) noexcept {
+    if (capacity > kKeptMatrixBytes / sizeof(double)) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!kept_ || kept_capacity_ < capacity) {
+      kept_ = std::move(block);
+      kept_capacity_ = capacity;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  DoubleBlock kept_;
+  std::size_t kept_capacity_ = 0;
+};
+
+MatrixCache& matrix_cache() {
+  static MatrixCache* cache = new MatrixCache();  // never destroyed: no exit-time order to get wrong
+  return *cache;
+}
+
+// The matrix of one call, handed back to the cache when the call ends (returns or throws).
+class Matrix {
+ public:
+  explicit Matrix(std::size_t count) : block_(matrix_cache().take(count, &capacity_)) {}
+  ~Matrix() { matrix_cache().give_back(std::move(block_), capacity_); }
+  Matrix(const Matrix&) = delete;
+  Matrix& operator=(const Matrix&) = delete;
+  double* get() const noexcept { return block_.get(); }
+
+ private:
+  std::size_t capacity_ = 0;  // initialised by take() before block_ (declared first)
+  DoubleBlock block_;
+};
+
 typedef double V4d __attribute__((vector_size(32)));
 typedef std::int64_t V4q __attribute__((vector_size(32)));
 
 // The live clusters, in slots 0..capacity-1 of the square matrix (row stride n). A cluster's key is
 // SciPy's index for it: the largest point index it holds (SciPy keeps x ∪ y at max(x, y)). Slots
 // stay in key order — the union goes to the higher slot, compaction keeps the order — so "lowest
-// slot" decides ties exactly as SciPy's scan in index order does. A dead slot keeps its stale row
-// and column; `mask` (+inf) hides it from the searches until the next compaction, so that a merge
-// writes one matrix column instead of moving two.
+// slot" decides ties exactly as SciPy's scan in index order does. A dead slot keeps its stale row;
+// `mask` (+inf) hides it from the searches until the next compaction.
+//
+// Rows are brought up to date lazily. A merge rewrites the union's row only, not its column: the
+// column would cost a store into every other row, each a cache miss once the matrix outgrows L2.
+// Merge t (t = 0, 1, ...) is recorded as `merged[t]` (its union's slot) and leaves the union's row
+// synced to t + 1; `synced[x]` = s says row x is current at every column except those of the
+// unions merged at s or later. Before row x is read, `sync` copies in, for each of those unions u,
+// d[u][x]: that value is current, since row u was computed (from rows in sync) after x's last
+// change and neither changed since. A union that died since has a masked column, so copying its
+// stale value does no harm. Most of these reads would miss the cache anyway as column writes; read
+// lazily, they are done only for rows the chain visits, at most once per row per merge.
 struct Slots {
-  std::vector<std::int32_t> key;      // per slot
-  std::vector<double> size;           // per slot, as double for the update formula
-  std::vector<double> mask;           // per slot: 0 when live, +inf when dead
-  std::vector<std::int32_t> slot_of;  // per key (point index); valid while that key is live
-  std::size_t capacity = 0;           // slots in use, live or dead
+  std::vector<std::int32_t> key;       // per slot
+  std::vector<double> size;            // per slot, as double for the update formula
+  std::vector<double> mask;            // per slot: 0 when live, +inf when dead
+  std::vector<std::uint32_t> synced;   // per slot: merges its row has seen
+  std::vector<std::int32_t> slot_of;   // per key (point index); valid while that key is live
+  std::vector<std::int32_t> merged;    // per merge: the union's slot (-1 once a compaction drops it)
+  std::size_t capacity = 0;            // slots in use, live or dead
   std::size_t live = 0;
 };
 
@@ -138,30 +210,47 @@ inline double ward_update(double d_xi, double d_yi, double d_xy, double size_x, 
   return std::sqrt(radicand > 0.0 ? radicand : 0.0);
 }
 
-// out[s] = ward_update(ra[s], rb[s], ...) for s < count, as a plain loop that vectorizes (four lanes
-// where AVX2 exists, two with SSE2): every lane performs ward_update's operations in its order, and
-// sqrtpd rounds exactly as sqrt does (the file is built with -fno-math-errno).
+// rb[s] = ward_update(ra[s], rb[s], ...) for s < count, in place, as a plain loop that vectorizes
+// (four lanes where AVX2 exists, two with SSE2): every lane performs ward_update's operations in its
+// order, and sqrtpd rounds exactly as sqrt does (the file is built with -fno-math-errno).
 KINDRED_WARD_CLONES
-void ward_update_row(const double* __restrict ra, const double* __restrict rb, const double* __restrict sizes,
-                     std::size_t count, double d_xy, double size_x, double size_y, double* __restrict out) {
-  for (std::size_t s = 0; s < count; ++s) out[s] = ward_update(ra[s], rb[s], d_xy, size_x, size_y, sizes[s]);
+void ward_update_row(const double* __restrict ra, double* rb, const double* __restrict sizes, std::size_t count,
+                     double d_xy, double size_x, double size_y) {
+  for (std::size_t s = 0; s < count; ++s) rb[s] = ward_update(ra[s], rb[s], d_xy, size_x, size_y, sizes[s]);
 }
 
-// Row and column b become the distances to the union of slots a and b; slot a dies. `scratch`
-// holds n doubles.
-void merge_slots(double* d, std::size_t n, Slots& slots, std::size_t a, std::size_t b, double height,
-                 double* scratch) {
-  const std::size_t c = slots.capacity;
-  ward_update_row(d + a * n, d + b * n, slots.size.data(), c, height, slots.size[a], slots.size[b], scratch);
-  scratch[b] = kInfinity;
-  std::copy(scratch, scratch + c, d + b * n);
-  // Column b, live and dead slots alike: a dead slot's row is never read again (searches start
-  // from live rows, compaction copies live rows only), and an unconditional store has no branch to
-  // mispredict on the irregular pattern of dead slots.
-  for (std::size_t s = 0; s < c; ++s) d[s * n + b] = scratch[s];
+// Brings row x up to date (see Slots): copies in the distances to the unions merged since it was
+// last synced, from their own rows.
+void sync(double* d, std::size_t n, Slots& slots, std::size_t x) {
+  const std::size_t now = slots.merged.size();
+  double* row = d + x * n;
+  constexpr std::size_t kAhead = 8;
+  const std::int32_t* merged = slots.merged.data();
+  const std::size_t from = slots.synced[x];
+  for (std::size_t t = from; t < now; ++t) {
+    if (t + kAhead < now) {
+      const std::int32_t ahead = merged[t + kAhead];
+      __builtin_prefetch(d + static_cast<std::size_t>(ahead < 0 ? 0 : ahead) * n + x, 0, 3);
+    }
+    // A dead union's column is masked: copying it does no harm. A union that died before the last
+    // compaction is -1: it copies row[x] onto itself.
+    const std::int32_t u = merged[t];
+    const std::size_t us = u < 0 ? x : static_cast<std::size_t>(u);
+    row[us] = d[us * n + x];
+  }
+  slots.synced[x] = static_cast<std::uint32_t>(now);
+}
+
+// Row b becomes the distances to the union of slots a and b (rows a and b in sync); slot a dies.
+void merge_slots(double* d, std::size_t n, Slots& slots, std::size_t a, std::size_t b, double height) {
+  double* rb = d + b * n;
+  ward_update_row(d + a * n, rb, slots.size.data(), slots.capacity, height, slots.size[a], slots.size[b]);
+  rb[b] = kInfinity;
   slots.size[b] += slots.size[a];
   slots.mask[a] = kInfinity;
   --slots.live;
+  slots.merged.push_back(static_cast<std::int32_t>(b));
+  slots.synced[b] = static_cast<std::uint32_t>(slots.merged.size());
 }
 
 // Packs the live slots into 0..live-1 in order, in place (each row moves to a row at or before it
@@ -173,12 +262,19 @@ void compact(double* d, std::size_t n, Slots& slots) {
     if (slots.mask[s] == 0.0) live.push_back(s);
   }
   const std::size_t m = live.size();
+  // The merge log names slots: renumber it (dead unions drop out).
+  std::vector<std::int32_t> renumber(slots.capacity, -1);
+  for (std::size_t i = 0; i < m; ++i) renumber[live[i]] = static_cast<std::int32_t>(i);
+  for (std::int32_t& u : slots.merged) {
+    if (u >= 0) u = renumber[static_cast<std::size_t>(u)];
+  }
   for (std::size_t i = 0; i < m; ++i) {
     const double* from = d + live[i] * n;
     double* to = d + i * n;
     for (std::size_t j = 0; j < m; ++j) to[j] = from[live[j]];
     slots.key[i] = slots.key[live[i]];
     slots.size[i] = slots.size[live[i]];
+    slots.synced[i] = slots.synced[live[i]];
     slots.mask[i] = 0.0;
     slots.slot_of[static_cast<std::size_t>(slots.key[i])] = static_cast<std::int32_t>(i);
   }
@@ -227,7 +323,9 @@ void label_merges(std::vector<Merge>& merges, std::size_t n, double* out) {
 std::size_t ward_linkage_bytes(std::size_t n, std::size_t dim) noexcept {
   std::size_t square = 0, pts = 0, total = 0;
   if (!checked_mul(n, n, &square) || !checked_mul(square, sizeof(double), &square)) return 0;
-  if (!checked_mul(n, dim, &pts) || !checked_mul(pts, sizeof(double), &pts)) return 0;
+  // The points in float64 twice: row-major and packed in panels (n rounded up to a whole panel).
+  const std::size_t padded = n / detail::kPanel * detail::kPanel + (n % detail::kPanel != 0 ? detail::kPanel : 0);
+  if (padded < n || !checked_mul(padded, dim, &pts) || !checked_mul(pts, 2 * sizeof(double), &pts)) return 0;
   total = square + pts;
   if (total < square) return 0;
   return total;
@@ -242,16 +340,21 @@ void ward_linkage(ConstMatrix points, double* out, const CancelToken& cancel, in
                 " dimensions need more memory than size_t can count");
   cancel.throw_if_cancelled();
 
-  // The points in float64, as SciPy converts them before pdist.
-  std::vector<double> xd(mul_or_throw(n, dim, "n x dim"));
+  // One block (kept between calls, see MatrixCache) holds the n × n matrix, then the points in
+  // float64 (as SciPy converts them before pdist), then the same points packed for the kernel.
+  // ward_linkage_bytes checked that these sizes fit in size_t.
+  const std::size_t square = n * n, points_doubles = n * dim, panels_doubles = detail::panel_doubles(n, dim);
+  Matrix matrix(square + points_doubles + panels_doubles);
+  double* d = matrix.get();
+  double* xd = d + square;
+  double* panels = xd + points_doubles;
   for (std::size_t i = 0; i < n; ++i) {
     const float* row = points.row(i);
     for (std::size_t k = 0; k < dim; ++k) xd[i * dim + k] = static_cast<double>(row[k]);
   }
+  detail::pack_panels(xd, n, dim, panels);
 
   // All pairwise distances, tile pairs spread over the threads.
-  DoubleBlock matrix = allocate_doubles(mul_or_throw(n, n, "n x n"));
-  double* d = matrix.get();
   const std::size_t tiles = (n + kTile - 1) / kTile;
   const std::size_t tile_pairs = tiles * (tiles + 1) / 2;
   parallel_for(tile_pairs, threads, [&](std::size_t task) {
@@ -261,14 +364,15 @@ void ward_linkage(ConstMatrix points, double* out, const CancelToken& cancel, in
     while (ti * (ti + 1) / 2 > task) --ti;
     while ((ti + 1) * (ti + 2) / 2 <= task) ++ti;
     const std::size_t tj = task - ti * (ti + 1) / 2;
-    distance_tile(xd.data(), n, dim, ti, tj, d);
+    distance_tile(xd, panels, n, dim, ti, tj, d);
   });
-  std::vector<double>().swap(xd);
 
   Slots slots;
   slots.key.resize(n);
   slots.size.assign(n, 1.0);
   slots.mask.assign(n, 0.0);
+  slots.synced.assign(n, 0);  // the distance pass wrote every row whole
+  slots.merged.reserve(n - 1);
   slots.slot_of.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     slots.key[i] = static_cast<std::int32_t>(i);
@@ -278,7 +382,6 @@ void ward_linkage(ConstMatrix points, double* out, const CancelToken& cancel, in
 
   std::vector<Merge> merges;
   merges.reserve(n - 1);
-  std::vector<double> scratch(n);
   std::vector<std::int32_t> chain;  // keys
   chain.reserve(n);
   while (merges.size() + 1 < n) {
@@ -294,6 +397,7 @@ void ward_linkage(ConstMatrix points, double* out, const CancelToken& cancel, in
       x = static_cast<std::size_t>(slots.slot_of[static_cast<std::size_t>(chain.back())]);
       const std::ptrdiff_t prev =
           chain.size() > 1 ? slots.slot_of[static_cast<std::size_t>(chain[chain.size() - 2])] : -1;
+      sync(d, n, slots, x);
       y = nearest(d + x * n, slots, prev);
       if (static_cast<std::ptrdiff_t>(y) == prev) break;
       chain.push_back(slots.key[y]);
@@ -304,7 +408,8 @@ void ward_linkage(ConstMatrix points, double* out, const CancelToken& cancel, in
     // SciPy keeps the union at the larger index; its update takes the smaller one as "x".
     const std::size_t a = std::min(x, y), b = std::max(x, y);
     merges.push_back({slots.key[a], slots.key[b], height, slots.size[a] + slots.size[b]});
-    merge_slots(d, n, slots, a, b, height, scratch.data());
+    sync(d, n, slots, y);  // x is in sync
+    merge_slots(d, n, slots, a, b, height);
     // Dead slots cost every search a little: pack once a third of them are dead.
     if (slots.capacity >= 64 && slots.live * 3 <= slots.capacity * 2) compact(d, n, slots);
   }
