@@ -37,6 +37,11 @@ export interface ModelDescription {
   readonly metadata: Readonly<Record<string, string>>;
   /** True when every input and output has a dynamic first axis, so requests can be concatenated. */
   readonly batchable: boolean;
+  /**
+   * Inputs the model also takes with batch 1, broadcast against the other inputs' batch (its
+   * `kindred.contract.requestInputs`, e.g. the user side of a ranker). Empty when none.
+   */
+  readonly broadcastInputs: readonly string[];
 }
 
 const arrayTypes: Readonly<Record<string, { ctor: new (n: number) => InputArray; label: string }>> = {
@@ -59,6 +64,8 @@ export interface CheckedInput {
   readonly name: string;
   readonly type: string;
   readonly data: InputArray;
+  /** True for a broadcast input: one row, whatever the request's rows. */
+  readonly broadcast: boolean;
   /** Dims after the batch axis (e.g. `[seq]`); the tensor is `[rows, ...rowDims]`. */
   readonly rowDims: readonly number[];
   readonly rowSize: number;
@@ -68,6 +75,8 @@ export interface CheckedInput {
 export interface CheckedRequest {
   readonly rows: number;
   readonly inputs: readonly CheckedInput[];
+  /** Some input is broadcast (batch 1 against `rows`): the request cannot be concatenated with others. */
+  readonly broadcast: boolean;
   /** Equal for requests whose rows can be concatenated (same dims after the batch axis). */
   readonly signature: string;
 }
@@ -114,6 +123,8 @@ export function checkFeeds(model: ModelDescription, feeds: unknown): CheckedRequ
       throw inputError(name, spec.name, `expected dims to be an array of non-negative integers for input '${spec.name}' but received ${describe(dims)}`);
     }
     pending.push({ spec, data: data as InputArray, dims: dims as number[] | undefined });
+    // A broadcastable input given with one row does not tell the batch size.
+    if (model.broadcastInputs.includes(spec.name) && (dims as number[] | undefined)?.[0] === 1) continue;
     // Rows are known from explicit dims, or from an input whose row shape is all static.
     const staticRow = spec.shape.slice(1).every((d) => typeof d === 'number');
     if (rows === undefined && dims !== undefined && dims.length > 0) {
@@ -127,14 +138,25 @@ export function checkFeeds(model: ModelDescription, feeds: unknown): CheckedRequ
       }
     }
   }
+  // Only broadcastable inputs, each with one row: a request of one row.
+  if (rows === undefined && pending.length > 0 && pending.every((p) => model.broadcastInputs.includes(p.spec.name) && p.dims?.[0] === 1)) {
+    rows = 1;
+    rowsFrom = pending[0]!.spec.name;
+  }
   if (rows === undefined) {
     const first = model.inputs[0]?.name ?? 'feeds';
     throw inputError(name, first, `cannot tell the batch size: give { data, dims } for input '${first}'`);
   }
   if (rows < 1) throw inputError(name, rowsFrom, `input '${rowsFrom}' has no rows; a request needs at least one`);
   const inputs: CheckedInput[] = [];
-  for (const { spec, data, dims } of pending) inputs.push(checkShape(name, spec, data, dims, rows, rowsFrom));
-  return { rows, inputs, signature: inputs.map((i) => i.rowDims.join('x')).join(',') };
+  for (const { spec, data, dims } of pending) {
+    // Batch 1 given explicitly for an input the model broadcasts: checked as a one-row tensor.
+    const broadcast = rows > 1 && dims?.[0] === 1 && model.broadcastInputs.includes(spec.name);
+    const input = checkShape(name, spec, data, dims, broadcast ? 1 : rows, rowsFrom);
+    inputs.push(broadcast ? { ...input, broadcast } : input);
+  }
+  const broadcast = inputs.some((i) => i.broadcast);
+  return { rows, inputs, broadcast, signature: inputs.map((i) => `${i.broadcast ? '1:' : ''}${i.rowDims.join('x')}`).join(',') };
 }
 
 function checkShape(
@@ -194,7 +216,7 @@ function checkShape(
       `expected ${rows * rowSize} values for input '${spec.name}' of shape [${fullDims.join(', ')}] but received ${data.length}`,
     );
   }
-  return { name: spec.name, type: spec.type, data, rowDims, rowSize };
+  return { name: spec.name, type: spec.type, data, broadcast: false, rowDims, rowSize };
 }
 
 /**

@@ -250,6 +250,7 @@ export class ModelPool extends EventEmitter {
       outputs: declared.outputs,
       metadata,
       batchable: declared.inputs.every(dynamicFirst) && declared.outputs.every(dynamicFirst),
+      broadcastInputs: broadcastInputs(metadata, declared.inputs),
     };
     if (this.#models.has(name)) throw invalidArgument('name', `a name not loaded yet (${name} is)`, name);
     this.#models.set(name, {
@@ -332,7 +333,8 @@ export class ModelPool extends EventEmitter {
   #enqueue(model: LoadedModel, request: Request): void {
     const maxBatch = model.maxBatch;
     const rows = request.checked.rows;
-    if (!model.description.batchable || rows >= maxBatch) {
+    // A request with broadcast inputs runs alone: its batch-1 inputs cannot be concatenated.
+    if (!model.description.batchable || rows >= maxBatch || request.checked.broadcast) {
       this.#ready.push(this.#newBatch(model, request.checked.signature, true, [request]));
       this.#pump();
       return;
@@ -491,14 +493,16 @@ function concatenate(requests: Request[], rows: number): WorkerTensor[] {
   const first = requests[0]!.checked;
   return first.inputs.map((spec, k) => {
     const Ctor = arrayTypeOf(spec.type)!;
-    const data = new Ctor(rows * spec.rowSize);
+    // A broadcast input (only in a request that runs alone) keeps its one row.
+    const inputRows = spec.broadcast ? 1 : rows;
+    const data = new Ctor(inputRows * spec.rowSize);
     let at = 0;
     for (const r of requests) {
       const part = r.checked.inputs[k]!.data;
       (data as Float32Array).set(part as Float32Array, at);
       at += part.length;
     }
-    return { name: spec.name, type: spec.type, data, dims: [rows, ...spec.rowDims] };
+    return { name: spec.name, type: spec.type, data, dims: [inputRows, ...spec.rowDims] };
   });
 }
 
@@ -526,6 +530,19 @@ function split(model: LoadedModel, result: unknown, requests: Request[], rows: n
     }
   });
   return outputs;
+}
+
+/** The declared inputs the model's `kindred.contract.requestInputs` names (inputs it takes with batch 1 too). */
+function broadcastInputs(metadata: Readonly<Record<string, string>>, inputs: readonly TensorSpec[]): string[] {
+  let contract: unknown;
+  try {
+    contract = JSON.parse(metadata['kindred.contract'] ?? 'null');
+  } catch {
+    return [];
+  }
+  const named = (contract as { requestInputs?: unknown } | null)?.requestInputs;
+  if (!Array.isArray(named)) return [];
+  return inputs.filter((spec) => named.includes(spec.name) && spec.shape.length > 0 && typeof spec.shape[0] === 'string').map((spec) => spec.name);
 }
 
 function messageOf(error: unknown): string {
