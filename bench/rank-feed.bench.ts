@@ -1,7 +1,8 @@
 /**
  * rankFeed benchmark on the synthetic world (models/world): history 500, ~2000 candidates, 3
  * twiddlers (downrank, false-positive, interval), the shipped FwFM ranker in a 2-thread ModelPool
- * (each request split in two parallel parts).
+ * (one model run per request: the model computes the request side once, so splitting a request
+ * into parallel parts no longer pays for its second worker round trip).
  *
  * Rows, all in the same run (so ratios carry over between machines):
  *   - warm cache + in-memory action log, one request at a time (p50, p99)
@@ -143,15 +144,15 @@ async function throughput(feed: Feed, users: FeedHistoryEntry[][], requests: num
 async function main() {
   const requests = Number(process.argv[2] ?? 300);
   console.log(`rankFeed benchmark — ${machineLine()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
-  console.log(`history ${HISTORY} (5% short-dwell), ~2000 candidates (5 anchors × 1000 neighbours, merged, history removed, capped at 2000), 3 twiddlers, limit 50, ranker: 2 pool threads × 2 parts, ${requests} requests per row`);
+  console.log(`history ${HISTORY} (5% short-dwell), ~2000 candidates (5 anchors × 1000 neighbours, merged, history removed, capped at 2000), 3 twiddlers, limit 50, ranker: 2 pool threads, one run per request, ${requests} requests per row`);
   const world = loadWorld();
   const users = histories(world);
-  // Two ORT workers, and each request's ~2000 rows split in two parts run on both (parallelRows):
-  // one request at a time then uses both cores. maxBatch = parallelRows keeps the parts apart.
+  // Two ORT workers: with 8 requests in flight, two model runs at once. Each request is one run
+  // (its ~2,000 rows ≥ maxBatch, so it runs alone); the model pools the history once per request.
   const pool = new ModelPool({ threads: 2, maxDelayMs: 0 });
   // defaultModelPath() resolves from dist/ or ts/src/, not from this compiled copy under build/js.
   await pool.load('fwfm-ranker', repoFile('models/fwfm-ranker.onnx'), { maxBatch: 1000 });
-  const ranker = new FwFmRanker(pool, { parallelRows: 1000 });
+  const ranker = new FwFmRanker(pool);
   const index = new ExactIndex({ dim: world.dim, metric: 'cos' });
   index.add(world.items.map((i) => i.id), world.vectors);
   const memoryLog = new MemoryActionLog({ now: () => NOW });

@@ -182,27 +182,63 @@ def export_all(args, world, hist, ft, st, ranker, data, heads, training, tower_m
     rin[-1][1] = 0
     meta_r = {
         "kindred.contract": json.dumps({"kind": "fwfm-ranker", "version": 1, "inputs": rnames, "outputs": ["pctr"],
+                                        "requestInputs": FR.REQUEST_INPUTS,
                                         "falsePositiveDwellMs": W.FALSE_POSITIVE_DWELL_MS}),
         "kindred.hashing": json.dumps({"function": "fnv1a32", "buckets": FR.BUCKETS, "shift": FR.HASH_SHIFT}),
         "kindred.training": json.dumps({**training, "metrics": _summary(ranker_metrics)}),
     }
+    # One axis name for all: ONNX Runtime does not tie equal names together, so request-level inputs of batch 1
+    # broadcast against batch-N candidates (tested by fwfm-ranker.broadcast.json).
     rdyn = {n: {0: "batch"} for n in rnames + ["pctr"]}
     rdyn["history_item_ids"] = {0: "batch", 1: "seq"}
     path = os.path.join(args.out, "fwfm-ranker.onnx")
-    protos["fwfm-ranker"] = export.export_onnx(ranker, rin, path, rnames, ["pctr"], rdyn, meta_r)
+    # Exported from the serving arrangement of the trained weights (same function; tested against `ranker` below).
+    serving = FR.ServingRanker(ranker).eval()
+    request = _one_request(rin, 3, 6)
+    protos["fwfm-ranker"] = export.export_onnx(serving, request, path, rnames, ["pctr"], rdyn, meta_r)
     rin1 = data.tensors(np.flatnonzero(data.test)[[7, 8, 9]])
     rin1[-2] = rin1[-2][:, :1].clone()
     rin1[-1] = torch.clamp(rin1[-1], max=1)
+    # Rows of two requests interleaved (A A B B A): consecutive equal request rows share one pooling in the graph.
+    mixed = [t[[0, 0, 2, 2, 0]] for t in rin]
+    mixed[1] = rin[1][[3, 4, 5, 6, 7]]
+    mixed[2], mixed[3] = rin[2][[3, 4, 5, 6, 7]], rin[3][[3, 4, 5, 6, 7]]
     export.write_fixture(os.path.join(fixtures, "fwfm-ranker.json"), "fwfm-ranker.onnx", meta_r, [
         export.fixture_case("eight held-out impressions, seq 10 (row 1 without history)", ranker, rin, rnames, ["pctr"]),
         export.fixture_case("three impressions, seq 1", ranker, rin1, rnames, ["pctr"]),
+        export.fixture_case("two requests' rows interleaved (A A B B A), seq 10", ranker, mixed, rnames, ["pctr"]),
     ], hashing.test_vectors(list(FR.HASH_SHIFT), FR.HASH_SHIFT, FR.BUCKETS), TOL)
+    # Request-level inputs with batch 1 (the form FwFmRanker feeds where it can): the ModelPool's fixture test
+    # cannot batch these, so they live in a fixture of their own (ts/test/rank/fwfm-ranker-broadcast.test.ts).
+    no_history = _one_request(rin, 1, 4)
+    export.write_fixture(os.path.join(fixtures, "fwfm-ranker.broadcast.json"), "fwfm-ranker.onnx", meta_r, [
+        _broadcast_case("one request (batch 1) and six candidates (batch 6), seq 10", ranker, request, rnames),
+        _broadcast_case("one request without history (batch 1) and four candidates, seq 10", ranker, no_history, rnames),
+        _broadcast_case("one request (batch 1) and one candidate, seq 1", ranker, _one_request(rin1, 0, 1), rnames),
+    ], [], TOL)
     # The feature tower has no hashed input; give its fixture the ranker's vectors so every fixture checks the hash.
     fx = os.path.join(fixtures, "feature-tower.json")
     doc = json.load(open(fx))
     doc["hashing"] = hashing.test_vectors(["user_id", "item_id"], FR.HASH_SHIFT, FR.BUCKETS)
     json.dump(doc, open(fx, "w"), separators=(",", ":"))
     return protos
+
+
+def _one_request(rin, row, candidates):
+    """Ranker inputs for one request: row `row`'s request-level inputs with batch 1, `candidates` candidate rows."""
+    out = []
+    for name, t in zip(FR.FIELDS[:-1] + ["history_item_ids", "history_length"], rin):
+        out.append(t[row:row + 1].clone() if name in FR.REQUEST_INPUTS else t[:candidates].clone())
+    return out
+
+
+def _broadcast_case(name, ranker, request, names):
+    """A parity case with batch-1 request inputs; the reference is the training module on the rows expanded to batch N."""
+    n = request[names.index("item_id")].shape[0]
+    full = [t.expand(n, *t.shape[1:]).contiguous() if names[i] in FR.REQUEST_INPUTS else t for i, t in enumerate(request)]
+    case = export.fixture_case(name, ranker, full, names, ["pctr"])
+    case["inputs"] = {k: export.tensor_json(t) for k, t in zip(names, request)}
+    return case
 
 
 def _partner_mean_log_duration(world, train):

@@ -155,6 +155,15 @@ history). All fields share one table of 16384 buckets × 16 (+ a linear weight p
 same shift as `item_id`, so an item has one embedding wherever it appears; the history field is the masked mean of its
 items. Opset 17, dynamic `batch` and `seq` (any seq ≥ 0; training used the last 32 positive clicks).
 
+The graph is arranged for serving (`ServingRanker` in `tools/models/fwfm_ranker.py`, the trained weights unchanged):
+the request-level inputs `user_id`, `context_hour`, `context_device`, `history_item_ids`, `history_length` take
+batch 1 (broadcast against the candidates' batch N) or batch N, all five alike (the tables below write both as
+`batch`). The interaction sum splits into a request part, a candidate part and a cross part
+(Σ_c ⟨v_c, Σ_q r_cq v_q⟩), so the history pooling and the request side are computed once per distinct request row
+(once with batch 1; once per run of equal consecutive rows with batch N, e.g. per request of a micro-batch), and
+each candidate costs three lookups and a few dot products.
+Outputs equal the training module's within float rounding (the parity fixtures check both forms within 1e-4).
+
 ## Inputs
 {_io_table(r_in)}
 
@@ -162,7 +171,8 @@ items. Opset 17, dynamic `batch` and `seq` (any seq ≥ 0; training used the las
 {_io_table(r_out)}
 
 ## Metadata (`metadata_props`)
-- `kindred.contract`: `{{"kind":"fwfm-ranker","version":1,"inputs":[...],"outputs":["pctr"],"falsePositiveDwellMs":3000}}`
+- `kindred.contract`: `{{"kind":"fwfm-ranker","version":1,"inputs":[...],"outputs":["pctr"],"requestInputs":[...],"falsePositiveDwellMs":3000}}`
+  (`requestInputs`: the inputs that may have batch 1)
 - `kindred.hashing`: `{{"function":"fnv1a32","buckets":16384,"shift":{{...}}}}` — bucket(field, value) =
   (fnv1a32(utf8(String(value))) + shift[field]) mod buckets; `history_item_ids` and `item_id` share a shift.
 - `kindred.training`: seed, source and the held-out metrics below.

@@ -51,6 +51,68 @@ class FwFMRanker(nn.Module):
         return torch.sigmoid(logit)
 
 
+# Inputs that are the same for every candidate of a request (the exported graph takes them with batch 1 or batch N).
+REQUEST_INPUTS = ["user_id", "context_hour", "context_device", "history_item_ids", "history_length"]
+CANDIDATE_INPUTS = ["item_id", "item_category", "item_author"]
+
+
+class ServingRanker(nn.Module):
+    """The exported form of a trained FwFMRanker: the same function of the same weights, arranged for serving.
+
+    A feed request scores N candidates for one user, context and history. The request-level inputs
+    (REQUEST_INPUTS, all five with batch 1 or all with batch N) are broadcast against the candidate inputs
+    (batch N), and the interaction sum splits into a request part, a candidate part and a cross part:
+    sum_{f<g} r_fg <v_f, v_g> = sum_{q<q'} r <v_q, v_q'> + sum_{c<c'} r <v_c, v_c'> + sum_c <v_c, w_c>,
+    w_c = sum_q r_cq v_q. The history pooling, the request part and the w_c are computed once per distinct
+    request row: with batch 1 once, with batch N once per run of consecutive equal rows (a micro-batch of
+    several requests has one run per request). Per candidate there remain three lookups and a few dot products.
+    """
+
+    def __init__(self, trained):
+        super().__init__()
+        self.emb = trained.emb
+        self.lin = trained.lin
+        self.bias = trained.bias
+        n = len(FIELDS)
+        r = torch.zeros(n, n)
+        r[trained.pair_i, trained.pair_j] = trained.pair_weight.detach()
+        r = r + r.t()
+        q = [FIELDS.index(f) for f in ("user_id", "context_hour", "context_device", "history_item_ids")]
+        c = [FIELDS.index(f) for f in CANDIDATE_INPUTS]
+        self.register_buffer("r_qq", torch.triu(r[q][:, q], diagonal=1).contiguous())
+        self.register_buffer("r_cc", torch.triu(r[c][:, c], diagonal=1).contiguous())
+        self.register_buffer("r_cq", r[c][:, q].contiguous())
+
+    def forward(self, user_id, item_id, item_category, item_author, context_hour, context_device,
+                history_item_ids, history_length):
+        # Distinct request rows: a row equal to the previous one (all five request inputs) joins its group.
+        rows = history_item_ids.shape[0]
+        ne = lambda x: (x[1:] != x[:-1]).to(torch.int64)
+        differs = ne(history_item_ids).sum(dim=1) + ne(history_length) + ne(user_id) + ne(context_hour) + ne(context_device)
+        first = torch.cat([torch.ones(1, dtype=torch.bool), differs > 0])[:rows]
+        group = torch.cumsum(first.to(torch.int64), dim=0) - 1
+        starts = torch.nonzero(first).squeeze(1)
+        ids, length = history_item_ids[starts], history_length[starts]
+        # Request side, once per group: [4 fields, groups, DIM].
+        positions = torch.arange(ids.shape[1], device=ids.device)
+        mask = (positions.unsqueeze(0) < length.unsqueeze(1)).to(torch.float32).unsqueeze(2)
+        count = torch.clamp(mask.sum(dim=1), min=1.0)
+        hist_v = (self.emb(ids) * mask).sum(dim=1) / count
+        hist_l = (self.lin(ids) * mask).sum(dim=1) / count
+        singles = torch.stack([user_id[starts], context_hour[starts], context_device[starts]], dim=0)
+        qv = torch.cat([self.emb(singles), hist_v.unsqueeze(0)], dim=0)
+        qflat = qv.reshape(4, -1)
+        q_pairs = (qv * torch.matmul(self.r_qq, qflat).reshape(qv.shape)).sum(dim=(0, 2))
+        q_const = self.bias + self.lin(singles).sum(dim=(0, 2)) + hist_l.squeeze(1) + q_pairs
+        w = torch.matmul(self.r_cq, qflat).reshape(3, -1, DIM)
+        # Candidate side: [3 fields, batch, DIM].
+        cand = torch.stack([item_id, item_category, item_author], dim=0)
+        cv = self.emb(cand)
+        c_pairs = torch.matmul(self.r_cc, cv.reshape(3, -1)).reshape(cv.shape)
+        per_row = (cv * (c_pairs + w[:, group])).sum(dim=(0, 2)) + self.lin(cand).sum(dim=(0, 2))
+        return torch.sigmoid(q_const[group] + per_row)
+
+
 class ClickData:
     """Hashed training rows: one per impression, with the user's earlier positive clicks as history."""
 

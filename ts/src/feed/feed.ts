@@ -13,7 +13,7 @@ import { AbortError, ActionLogUnavailableError } from '../core/errors.js';
 import { integerInRange, invalidArgument, optionalSignal, optionsObject } from '../core/validate.js';
 import { pinnerSage } from '../cluster/pinner-sage.js';
 import type { FwFmRanker, RankerContext } from '../rank/fwfm-ranker.js';
-import { AnchorCache, type AnchorCacheOptions, type AnchorCacheStats, type AnchorMatch, type RetrievedCandidate } from '../retrieve/anchor-cache.js';
+import { AnchorCache, type AnchorCacheOptions, type AnchorCacheStats, type AnchorMatch } from '../retrieve/anchor-cache.js';
 import { itemId as checkItemId } from '../retrieve/index-arguments.js';
 import type { ItemId, ItemIndex } from '../retrieve/item-index.js';
 import { checkUserId, type ActionLog, type LoggedAction } from '../store/action-log.js';
@@ -21,6 +21,8 @@ import { withDeadline } from '../store/action-log-deadline.js';
 import { TwiddlerChain, type ItemExplanation, type TwiddleResult } from '../twiddle/twiddler-chain.js';
 import type { RankedCandidate, TwiddleContext, TwiddleOverrides, TwiddlerRegistry, TwiddlerSpec } from '../twiddle/twiddler.js';
 import { AnchorMemo, type MemoAnchor } from './anchor-memo.js';
+import { mergeCandidates, type MergedCandidates } from './candidate-merge.js';
+import { rankerOrder } from './ranker-order.js';
 import { finiteVector, ItemCatalogue, type CatalogueEntry, type FeedItem } from './item-catalogue.js';
 
 /** How anchors are made from the history (PinnerSage). */
@@ -182,7 +184,8 @@ export interface RankFeedResult {
 
 interface Candidate extends RankedCandidate {
   readonly entry: CatalogueEntry;
-  readonly retrieved: RetrievedCandidate;
+  /** Its position in the retrieval order (see {@link MergedCandidates}). */
+  readonly retrievalPosition: number;
   readonly pctr: number | undefined;
 }
 
@@ -202,6 +205,9 @@ interface RankedList {
   readonly keys: Float64Array;
   at(position: number): Candidate;
 }
+
+/** A request without anchors retrieves nothing. */
+const NO_CANDIDATES: MergedCandidates = mergeCandidates([], [], new Set());
 
 type LogOutcome = { ok: true; actions: LoggedAction[] } | { ok: false; error: unknown };
 
@@ -371,12 +377,15 @@ export class Feed {
       const { anchors, memoized } = await this.#anchors(userId, history, now, signal);
       const t2 = performance.now();
       // 2. Retrieval per anchor through the medoid-keyed cache; the history is excluded.
-      const retrieved = anchors.length === 0 ? [] : await this.#retrieve(anchors, history.exclude, signal);
-      const candidates: Array<{ entry: CatalogueEntry; retrieved: RetrievedCandidate }> = [];
-      for (const r of retrieved) {
-        if (candidates.length >= this.#maxCandidates) break;
-        const entry = this.#items.get(r.id);
-        if (entry !== undefined) candidates.push({ entry, retrieved: r });
+      const retrieved = anchors.length === 0 ? NO_CANDIDATES : await this.#retrieve(anchors, history.exclude, explain, signal);
+      // Candidate i: its catalogue entry and its position in the retrieval order.
+      const candidates: CatalogueEntry[] = [];
+      const positions: number[] = [];
+      for (let p = 0; p < retrieved.count && candidates.length < this.#maxCandidates; p++) {
+        const entry = this.#items.get(retrieved.ids[p]!);
+        if (entry === undefined) continue;
+        candidates.push(entry);
+        positions.push(p);
       }
       const t3 = performance.now();
       // 3. pCTR of every candidate, one model run.
@@ -385,26 +394,25 @@ export class Feed {
       // the candidates the twiddlers see become objects (see #twiddle).
       const n = candidates.length;
       const keys = new Float64Array(n);
-      for (let i = 0; i < n; i++) keys[i] = pctr === undefined ? candidates[i]!.retrieved.score : pctr[i]!;
-      const order = new Int32Array(n);
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((x, y) => (keys[y]! > keys[x]! ? 1 : keys[y]! < keys[x]! ? -1 : x - y));
+      for (let i = 0; i < n; i++) keys[i] = pctr === undefined ? retrieved.scores[positions[i]!]! : pctr[i]!;
+      const order = rankerOrder(keys, pctr);
       const ranked: RankedList = {
         order,
         keys,
         at: (p) => {
           const i = order[p]!;
-          const { entry, retrieved: r } = candidates[i]!;
+          const entry = candidates[i]!;
+          const position = positions[i]!;
           return {
             itemId: entry.key,
             score: keys[i]!,
             pctr: pctr?.[i],
-            anchor: r.anchors[0]!.anchorId,
+            anchor: anchors[retrieved.bestAnchor[position]!]!.itemId,
             category: entry.category,
             author: entry.author,
             vector: entry.vector,
             entry,
-            retrieved: r,
+            retrievalPosition: position,
           };
         },
       };
@@ -416,9 +424,17 @@ export class Feed {
       let recentActions: LoggedAction[] | undefined;
       if (log.ok) recentActions = log.actions;
       else degraded.push('action-log');
-      const twiddled = this.#twiddle(ranked, limit, { now, recentActions, falsePositiveVectors: history.falsePositiveVectors, overrides });
+      // One memo for the request's runs of the chain (the window may grow); moves only for explain.
+      const twiddled = this.#twiddle(ranked, limit, {
+        now,
+        recentActions,
+        falsePositiveVectors: history.falsePositiveVectors,
+        overrides,
+        recordMoves: explain,
+        memo: new WeakMap(),
+      });
       const t6 = performance.now();
-      const items = this.#results(twiddled, limit, explain);
+      const items = this.#results(twiddled, limit, explain ? retrieved : undefined);
       return {
         items,
         degraded,
@@ -451,18 +467,20 @@ export class Feed {
     const falsePositives = new Map<ItemId, Float32Array>();
     const exclude = new Set<ItemId>();
     let clamped = false;
+    // Argument names are built only for an error (this runs per history entry).
+    const where = (i: number) => `options.history[${i}]`;
     for (let i = 0; i < value.length; i++) {
-      const where = `options.history[${i}]`;
       const h = value[i] as Partial<FeedHistoryEntry> | null;
-      if (typeof h !== 'object' || h === null) throw invalidArgument(where, 'an entry { itemId, at, dwellMs?, vector? }', h);
-      const id = checkItemId(h.itemId, `${where}.itemId`);
+      if (typeof h !== 'object' || h === null) throw invalidArgument(where(i), 'an entry { itemId, at, dwellMs?, vector? }', h);
+      const rawId = h.itemId;
+      const id = typeof rawId === 'string' || (typeof rawId === 'number' && Number.isFinite(rawId)) ? rawId : checkItemId(rawId, `${where(i)}.itemId`);
       const at = h.at;
-      if (typeof at !== 'number' || !Number.isFinite(at)) throw invalidArgument(`${where}.at`, 'a finite number (ms since the epoch)', at);
+      if (typeof at !== 'number' || !Number.isFinite(at)) throw invalidArgument(`${where(i)}.at`, 'a finite number (ms since the epoch)', at);
       const dwell = h.dwellMs;
       if (dwell !== undefined && (typeof dwell !== 'number' || !Number.isFinite(dwell) || dwell < 0)) {
-        throw invalidArgument(`${where}.dwellMs`, 'a finite number >= 0 (ms) or undefined', dwell);
+        throw invalidArgument(`${where(i)}.dwellMs`, 'a finite number >= 0 (ms) or undefined', dwell);
       }
-      const given = h.vector === undefined ? undefined : finiteVector(h.vector, `${where}.vector`, dim);
+      const given = h.vector === undefined ? undefined : finiteVector(h.vector, `${where(i)}.vector`, dim);
       exclude.add(id);
       const vector = this.#items.get(id)?.vector ?? given;
       if (vector === undefined) continue;
@@ -538,15 +556,18 @@ export class Feed {
     return { anchors: result, memoized: false };
   }
 
-  #retrieve(
+  async #retrieve(
     anchors: Array<{ itemId: ItemId; vector: Float32Array; importance: number }>,
     exclude: ReadonlySet<ItemId>,
+    explain: boolean,
     signal: AbortSignal | undefined,
-  ): Promise<RetrievedCandidate[]> {
-    // Without a shared cache, a fresh one per request: the same merge, nothing kept across requests.
+  ): Promise<MergedCandidates> {
+    // Without a shared cache, a fresh one per request: the same lookups, nothing kept across requests.
     const cache = this.#cache ?? new AnchorCache(this.#index, { maxEntries: Math.max(1, anchors.length) });
     const k = Math.min(this.#perAnchor, Math.max(1, this.#index.size));
-    return cache.retrieve(anchors, k, { exclude, ...(signal === undefined ? {} : { signal }) });
+    // The neighbour lists, merged here into typed arrays (AnchorCache.retrieve's result, without an
+    // object per hit: see candidate-merge.ts).
+    return mergeCandidates(anchors, await cache.neighbours(anchors, k, signal), exclude, explain);
   }
 
   async #rank(
@@ -554,7 +575,7 @@ export class Feed {
     hour: number,
     device: string | number,
     history: CheckedHistory,
-    candidates: ReadonlyArray<{ entry: CatalogueEntry }>,
+    candidates: readonly CatalogueEntry[],
     signal: AbortSignal | undefined,
     degraded: string[],
   ): Promise<Float32Array | undefined> {
@@ -575,7 +596,7 @@ export class Feed {
           context: { hour, device },
           history: recent,
           // Catalogue entries are RankerItems ({ id, category, author }): no per-candidate copy.
-          items: candidates.map((c) => c.entry),
+          items: candidates,
         },
         { signal: combined },
       );
@@ -620,14 +641,17 @@ export class Feed {
       for (let p = 0; p < shown; p++) lowest = Math.min(lowest, result.keys[p]!);
       // Below the window keys are still ranker scores, the highest being the next one.
       if (ranked.keys[ranked.order[depth]!]! <= lowest) return result;
-      depth = Math.min(n, depth * 2);
+      // Grow to at least every candidate whose ranker score is above `lowest` (one run instead of
+      // several doublings when many are), and at least double.
+      depth = Math.min(n, Math.max(depth * 2, firstAtOrBelow(ranked, lowest, depth)));
     }
   }
 
-  #results(twiddled: TwiddleResult<Candidate>, limit: number, explain: boolean): FeedResultItem[] {
+  /** The returned items; with `explain` (the request's retrieval), their explanations. */
+  #results(twiddled: TwiddleResult<Candidate>, limit: number, explain: MergedCandidates | undefined): FeedResultItem[] {
     const count = Math.min(limit, twiddled.candidates.length);
     let moves: Map<string, ItemExplanation[]> | undefined;
-    if (explain) {
+    if (explain !== undefined) {
       moves = new Map();
       for (const step of twiddled.steps) {
         for (const move of step.moves) {
@@ -644,13 +668,13 @@ export class Feed {
         itemId: c.entry.id,
         score: twiddled.keys[p]!,
         pctr: c.pctr,
-        anchor: c.retrieved.anchors[0]!.anchorId,
-        ...(moves === undefined
+        anchor: c.anchor as ItemId,
+        ...(moves === undefined || explain === undefined
           ? {}
           : {
               explain: {
-                anchors: c.retrieved.anchors,
-                retrievalScore: c.retrieved.score,
+                anchors: explain.matches?.(c.retrievalPosition) ?? [],
+                retrievalScore: explain.scores[c.retrievalPosition]!,
                 pctr: c.pctr,
                 rankerPosition: twiddled.order[p]!,
                 moves: moves.get(c.itemId) ?? [],
@@ -661,6 +685,18 @@ export class Feed {
     }
     return items;
   }
+}
+
+/** The first ranker position at or after `from` whose key is ≤ `key` (keys fall along the order), or n. */
+function firstAtOrBelow(ranked: RankedList, key: number, from: number): number {
+  let lo = from;
+  let hi = ranked.order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranked.keys[ranked.order[mid]!]! <= key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 function nonNegative(value: unknown, argument: string): number {

@@ -66,11 +66,28 @@ export class FeatureHasher {
 
   /** {@link bucket} as a bigint, ready for an int64 input; memoized per field (numbers and strings apart, same buckets). */
   bigBucket(field: string, value: FeatureValue): bigint {
+    return this.#lookup(this.#memoOf(field), field, value);
+  }
+
+  /**
+   * {@link bigBucket} for one field, as a function: the field's memo is found once, so hashing a
+   * request's 2,000 candidates costs one map lookup per value instead of two.
+   */
+  bigBucketOf(field: string): (value: FeatureValue) => bigint {
+    const memo = this.#memoOf(field);
+    return (value) => this.#lookup(memo, field, value);
+  }
+
+  #memoOf(field: string): Map<FeatureValue, bigint> {
     let memo = this.#memo.get(field);
     if (memo === undefined) {
       memo = new Map();
       this.#memo.set(field, memo);
     }
+    return memo;
+  }
+
+  #lookup(memo: Map<FeatureValue, bigint>, field: string, value: FeatureValue): bigint {
     let bucket = memo.get(value);
     if (bucket === undefined) {
       bucket = BigInt(hashBucket(this.#spec, field, value));

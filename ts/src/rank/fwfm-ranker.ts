@@ -2,7 +2,9 @@
  * The FwFM pCTR ranker (seed 001): a field-weighted factorization machine over hashed features, an
  * ONNX model run in a {@link ModelPool} worker. Every candidate of a request is scored in one model
  * run (one row per candidate; or a few parallel parts with `parallelRows`), so ranking never runs
- * ONNX Runtime on the event loop and costs one worker round trip per request.
+ * ONNX Runtime on the event loop and costs one worker round trip per request. The request side
+ * (user, context, history) is fed once, with batch 1, where the model and the pool allow it
+ * (models/CONTRACT.md), and otherwise repeated on every row.
  */
 import { ModelError } from '../core/errors.js';
 import { integerInRange, invalidArgument, optionalSignal, optionsObject } from '../core/validate.js';
@@ -22,6 +24,9 @@ export const FWFM_INPUTS = [
   'history_item_ids',
   'history_length',
 ] as const;
+
+/** The inputs that are the same for every candidate of a request (fed with batch 1 when the model allows it). */
+const REQUEST_INPUTS = ['user_id', 'context_hour', 'context_device', 'history_item_ids', 'history_length'] as const;
 
 /** Options of {@link FwFmRanker}. */
 export interface FwFmRankerOptions {
@@ -87,6 +92,8 @@ export class FwFmRanker {
   readonly #historyLength: number;
   readonly #free: FeedBuffers[] = [];
   readonly #parallelRows: number;
+  /** The model takes the request-level inputs with batch 1 (`kindred.contract.requestInputs`). */
+  readonly #broadcast: boolean;
   /** The hashing the model was trained with (its `kindred.hashing`). */
   readonly hasher: FeatureHasher;
   /** Clicks with a dwell below this are negatives for this model (`kindred.contract.falsePositiveDwellMs`), or undefined. */
@@ -124,8 +131,17 @@ export class FwFmRanker {
     const contract = metadataJson(description.metadata, 'kindred.contract') as { falsePositiveDwellMs?: unknown } | undefined;
     const cut = contract?.falsePositiveDwellMs;
     this.falsePositiveDwellMs = typeof cut === 'number' && Number.isFinite(cut) && cut >= 0 ? cut : undefined;
+    // Batch-1 request inputs need a model that broadcasts them (its kindred.contract.requestInputs)
+    // and a pool that accepts them (one that lists them in the model's description as broadcastInputs).
+    const broadcastable = (description as { broadcastInputs?: unknown }).broadcastInputs;
+    this.#broadcast = Array.isArray(broadcastable) && REQUEST_INPUTS.every((input) => broadcastable.includes(input));
     this.#pool = pool;
     this.#model = model;
+  }
+
+  /** Whether the request side (user, context, history) is fed once with batch 1 rather than on every row. */
+  get broadcastsRequest(): boolean {
+    return this.#broadcast;
   }
 
   /** History items fed per candidate. */
@@ -161,7 +177,9 @@ export class FwFmRanker {
         const end = Math.floor(((k + 1) * rows) / parts);
         const part: Record<string, BigInt64Array | { data: BigInt64Array; dims: number[] }> = {};
         for (const [name, value] of Object.entries(feeds)) {
-          part[name] = value instanceof BigInt64Array ? value.subarray(start, end) : { data: value.data.subarray(start * seq, end * seq), dims: [end - start, seq] };
+          if (value instanceof BigInt64Array) part[name] = value.subarray(start, end);
+          else if (value.dims[0] === 1 && rows > 1) part[name] = value; // batch 1: the same for every part
+          else part[name] = { data: value.data.subarray(start * seq, end * seq), dims: [end - start, seq] };
         }
         runs.push(this.#pool.run(this.#model, part, runOptions));
       }
@@ -219,18 +237,41 @@ export class FwFmRanker {
       BigInt64Array,
       BigInt64Array,
     ];
-    const historyIds = buffers.history.subarray(0, rows * seq);
+    const broadcast = this.#broadcast;
+    const historyIds = buffers.history.subarray(0, (broadcast ? 1 : rows) * seq);
     historyIds.fill(0n, 0, seq);
     for (let j = 0; j < used; j++) {
       const at = history.length - used + j;
       historyIds[j] = h.bigBucket('history_item_ids', featureValue(history[at], `request.history[${at}]`));
     }
+    const idBucket = h.bigBucketOf('item_id');
+    const categoryBucket = h.bigBucketOf('item_category');
+    const authorBucket = h.bigBucketOf('item_author');
     for (let i = 0; i < rows; i++) {
       const item = items[i] as RankerItem | undefined;
       if (typeof item !== 'object' || item === null) throw invalidArgument(`request.items[${i}]`, 'an item { id, category, author }', item);
-      itemId[i] = h.bigBucket('item_id', featureValue(item.id, `request.items[${i}].id`));
-      category[i] = h.bigBucket('item_category', featureValue(item.category, `request.items[${i}].category`));
-      author[i] = h.bigBucket('item_author', featureValue(item.author, `request.items[${i}].author`));
+      // Checked inline: the argument's name is built only for an error (this runs per candidate).
+      const { id, category: cat, author: by } = item;
+      if (!isFeatureValue(id)) featureValue(id, `request.items[${i}].id`);
+      if (!isFeatureValue(cat)) featureValue(cat, `request.items[${i}].category`);
+      if (!isFeatureValue(by)) featureValue(by, `request.items[${i}].author`);
+      itemId[i] = idBucket(id);
+      category[i] = categoryBucket(cat);
+      author[i] = authorBucket(by);
+    }
+    if (broadcast) {
+      // The model broadcasts the request side: one row of it, whatever the number of candidates.
+      const one = (column: BigInt64Array, value: bigint) => ({ data: column.subarray(0, 1).fill(value), dims: [1] });
+      return {
+        user_id: one(userCol, h.bigBucket('user_id', user)),
+        item_id: itemId,
+        item_category: category,
+        item_author: author,
+        context_hour: one(hourCol, h.bigBucket('context_hour', hour)),
+        context_device: one(deviceCol, h.bigBucket('context_device', device)),
+        history_item_ids: { data: historyIds, dims: [1, seq] },
+        history_length: one(lengthCol, BigInt(used)),
+      };
     }
     // Every row has the same history: doubling copies, log2(rows) memcpy calls instead of one per row.
     for (let filled = 1; filled < rows; filled *= 2) historyIds.copyWithin(filled * seq, 0, Math.min(filled, rows - filled) * seq);
@@ -275,6 +316,10 @@ function checkScalars(request: RankerRequest): { user: FeatureValue; hour: numbe
   const history = request.history ?? [];
   if (!Array.isArray(history)) throw invalidArgument('request.history', 'an array of item ids', history);
   return { user, hour, device, history };
+}
+
+function isFeatureValue(value: unknown): value is FeatureValue {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
 
 function featureValue(value: unknown, argument: string): FeatureValue {

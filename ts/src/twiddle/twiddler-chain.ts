@@ -33,7 +33,10 @@ export interface TwiddleStepReport {
   readonly name: string;
   /** Why the twiddler did nothing (e.g. the action log is degraded); absent when it ran. */
   readonly skipped?: string;
-  /** The items it acted on, in their order before it ran. Items only shifted by others' moves are not listed. */
+  /**
+   * The items it acted on, in their order before it ran. Items only shifted by others' moves are not
+   * listed. Empty when the run's context had `recordMoves: false`.
+   */
   readonly moves: readonly TwiddleMove[];
 }
 
@@ -130,7 +133,6 @@ export class TwiddlerChain {
         continue;
       }
       const reasons = checkReasons(step, n, where);
-      const before = positionsOf(order);
       let newKeys = keys;
       let newOrder: Int32Array;
       if (step.kind === 'keys') {
@@ -142,9 +144,10 @@ export class TwiddlerChain {
       } else {
         throw invalidArgument(`${where}.kind`, "'keys', 'order' or 'skip'", (step as { kind: unknown }).kind);
       }
-      const after = positionsOf(newOrder);
       const moves: TwiddleMove[] = [];
-      for (let p = 0; p < n; p++) {
+      const before = resolved.recordMoves === false ? undefined : positionsOf(order);
+      const after = before === undefined ? undefined : positionsOf(newOrder);
+      for (let p = 0; before !== undefined && after !== undefined && p < n; p++) {
         const i = order[p]!;
         let reason = reasons.get(i);
         if (reason === undefined && newKeys[i] !== keys[i]) reason = 'key changed';
@@ -337,6 +340,10 @@ function resolveContext(context: TwiddleContext): ResolvedTwiddleContext {
   if (overrides !== undefined && (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))) {
     throw invalidArgument('context.overrides', 'an object { chain?, append?, params? }', overrides);
   }
+  if (context.recordMoves !== undefined && typeof context.recordMoves !== 'boolean') {
+    throw invalidArgument('context.recordMoves', 'a boolean or undefined', context.recordMoves);
+  }
+  if (context.memo !== undefined && !(context.memo instanceof WeakMap)) throw invalidArgument('context.memo', 'a WeakMap or undefined', context.memo);
   return { ...context, now };
 }
 

@@ -83,6 +83,18 @@ export interface TwiddleContext {
   readonly falsePositiveVectors?: readonly Float32Array[];
   /** Per-request chain overrides. */
   readonly overrides?: TwiddleOverrides;
+  /**
+   * Record each twiddler's moves in the result's `steps` (for `explain`). Default true; without
+   * them the steps list only which twiddlers ran or skipped, and a run costs less (twiddlers may
+   * then leave their `reasons` empty).
+   */
+  readonly recordMoves?: boolean;
+  /**
+   * Scratch space for one request, kept by the caller across runs of the chain for that request (a
+   * feed runs it again on a larger window when the first was too small): twiddlers may keep work
+   * there, keyed by their own objects. Create a new one per request. Default: none.
+   */
+  readonly memo?: WeakMap<object, unknown>;
 }
 
 /** The context as twiddlers receive it: validated, with `now` filled in. */

@@ -263,6 +263,24 @@ describe('Feed.rankFeed on the synthetic world', () => {
     expect(exact.cacheStats()).toBeUndefined();
   });
 
+  it('gives the whole list’s top items from a small twiddle window that has to grow (several runs)', async () => {
+    const exact = makeFeed({ twiddleDepth: 1_000_000 });
+    const small = makeFeed({ twiddleDepth: 1 });
+    let grown = 0;
+    for (const user of activeUsers(15).slice(0, 10)) {
+      const { history, now } = historyOf(user);
+      for (const limit of [1, 3, 12]) {
+        const a = await small.rankFeed(String(user.userId), { history, now, limit, context: { hour: 20 } });
+        const b = await exact.rankFeed(String(user.userId), { history, now, limit, context: { hour: 20 } });
+        expect(ids(a), `user ${user.userId}, limit ${limit}`).toEqual(ids(b));
+        expect(a.items.map((i) => i.score)).toEqual(b.items.map((i) => i.score));
+        if (a.stats.twiddled > 4 * limit) grown++;
+      }
+    }
+    // The window really grew past its first size on some requests.
+    expect(grown).toBeGreaterThan(0);
+  });
+
   it('returns an empty feed for a user without positive history', async () => {
     const feed = makeFeed();
     const result = await feed.rankFeed('cold', { history: [{ itemId: 1, at: 1000, dwellMs: 200 }], now: 2000 });

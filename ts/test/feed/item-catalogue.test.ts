@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { AnchorMemo } from '../../src/feed/anchor-memo.js';
 import { ItemCatalogue } from '../../src/feed/item-catalogue.js';
+import { seededRandom } from '../reference/random.js';
 
 const v = (...xs: number[]) => Float32Array.from(xs);
 
@@ -48,6 +49,29 @@ describe('ItemCatalogue', () => {
 });
 
 describe('AnchorMemo', () => {
+  it('fingerprints equal histories alike and tells apart one-field changes (order, time, id type, id split)', () => {
+    const random = seededRandom(11);
+    const base = Array.from({ length: 300 }, (_, i) => ({ id: i % 3 === 0 ? `item-${i}` : i * 7, at: 1_700_000_000_000 + Math.floor(random() * 1e9) }));
+    const fp = AnchorMemo.fingerprint(base);
+    expect(AnchorMemo.fingerprint(base.map((r) => ({ ...r })))).toBe(fp);
+    const variants: Array<Array<{ id: string | number; at: number }>> = [
+      base.slice(1),
+      [base[1]!, base[0]!, ...base.slice(2)],
+      base.map((r, i) => (i === 150 ? { ...r, at: r.at + 1 } : r)),
+      base.map((r, i) => (i === 4 ? { ...r, id: String(r.id) } : r)), // 28 → '28'
+      base.map((r, i) => (i === 0 ? { ...r, id: 'item-0x' } : r)),
+      [{ id: 'ab', at: 1 }, { id: 'c', at: 2 }],
+    ];
+    const seen = new Set([fp, AnchorMemo.fingerprint([{ id: 'a', at: 1 }, { id: 'bc', at: 2 }])]);
+    for (const rows of variants) {
+      const other = AnchorMemo.fingerprint(rows);
+      expect(seen.has(other), JSON.stringify(rows.slice(0, 3))).toBe(false);
+      seen.add(other);
+    }
+    expect(AnchorMemo.fingerprint([])).toBe(AnchorMemo.fingerprint([]));
+  });
+
+
   it('hits only for the same fingerprint, rescales importance by exp(−λ·Δdays), and evicts the least recent user', () => {
     const memo = new AnchorMemo(2, 0.5);
     const rows = [

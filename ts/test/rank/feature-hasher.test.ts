@@ -56,6 +56,22 @@ describe('FeatureHasher', () => {
     for (const b of first) expect(b >= 0 && b < 97).toBe(true);
   });
 
+  it('bigBucketOf(field) gives bigBucket(field, ·), shares its memo, and survives the memo being cleared', () => {
+    const plain = new FeatureHasher({ buckets: 97, shift: { a: 5, b: 11 } }, 0);
+    const hasher = new FeatureHasher({ buckets: 97, shift: { a: 5, b: 11 } }, 4);
+    const a = hasher.bigBucketOf('a');
+    const b = hasher.bigBucketOf('b');
+    for (let round = 0; round < 3; round++) {
+      for (const value of [0, 1, '1', 42, 'x', 'ñandú', 96, 1e9]) {
+        expect(a(value), `a ${value}`).toBe(plain.bigBucket('a', value));
+        expect(b(value), `b ${value}`).toBe(plain.bigBucket('b', value));
+        // Interleaved with the per-call form on the same (small, often cleared) memo.
+        expect(hasher.bigBucket('a', value)).toBe(a(value));
+      }
+    }
+    expect(a(7)).not.toBe(b(7)); // the fields' shifts differ by 6 mod 97
+  });
+
   it('rejects a model without usable kindred.hashing metadata with a ModelError', () => {
     expect(() => FeatureHasher.fromMetadata('m', {})).toThrow(ModelError);
     try {

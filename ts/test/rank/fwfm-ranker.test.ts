@@ -142,6 +142,43 @@ describe('FwFmRanker', () => {
     }
   });
 
+  it('feeds the request side once (batch 1) when the pool accepts it, with the scores of the batch-N form', async () => {
+    // With the real pool: batch 1 exactly when the pool lists broadcastable inputs for the model.
+    expect(new FwFmRanker(pool).broadcastsRequest).toBe('broadcastInputs' in pool.describe('fwfm-ranker')!);
+    const calls: Array<Record<string, BigInt64Array | { data: BigInt64Array; dims: number[] }>> = [];
+    // A pool stand-in that lists the model's request inputs as broadcastable and runs the feeds as given.
+    const description = { ...pool.describe('fwfm-ranker')!, broadcastInputs: ['user_id', 'context_hour', 'context_device', 'history_item_ids', 'history_length'] };
+    const broadcasting = {
+      describe: () => description,
+      run: async (_model: string, feeds: Record<string, BigInt64Array | { data: BigInt64Array; dims: number[] }>) => {
+        calls.push(feeds);
+        const tensors = Object.fromEntries(
+          Object.entries(feeds).map(([name, f]) => [name, f instanceof BigInt64Array ? new ort.Tensor('int64', f.slice(), [f.length]) : new ort.Tensor('int64', f.data.slice(), f.dims)]),
+        );
+        return { pctr: (await session.run(tensors)).pctr!.data as Float32Array };
+      },
+    } as unknown as ModelPool;
+    for (const parallelRows of [0, 100]) {
+      calls.length = 0;
+      const ranker = new FwFmRanker(broadcasting, { parallelRows });
+      expect(ranker.broadcastsRequest).toBe(true);
+      const candidates = items(0, 301);
+      const got = await ranker.score({ user: 'u5', context: { hour: 9, device: 1 }, history: [3, 4, 5], items: candidates });
+      expect(calls.length, `parallelRows ${parallelRows}`).toBe(parallelRows === 0 ? 1 : 3);
+      let candidateRows = 0;
+      for (const feeds of calls) {
+        for (const name of ['user_id', 'context_hour', 'context_device', 'history_length']) expect((feeds[name] as { dims: number[] }).dims, name).toEqual([1]);
+        expect((feeds.history_item_ids as { dims: number[] }).dims).toEqual([1, 32]);
+        candidateRows += (feeds.item_id as BigInt64Array).length;
+      }
+      expect(candidateRows).toBe(301);
+      const expected = await reference('u5', 9, 1, [3, 4, 5], candidates);
+      let worst = 0;
+      for (let i = 0; i < 301; i++) worst = Math.max(worst, Math.abs(got[i]! - expected[i]!));
+      expect(worst, `parallelRows ${parallelRows}`).toBeLessThan(1e-6);
+    }
+  });
+
   it('answers an empty candidate list without a model run', async () => {
     const ranker = new FwFmRanker(pool);
     const before = pool.stats().runs;

@@ -40,6 +40,47 @@ describe('false-positive twiddler', () => {
     }
   });
 
+  it('matches the naive reference with long vectors (pruned block dot products), similarities spread around the threshold', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = seededRandom(1000 + seed);
+      const dim = [17, 40, 64, 100][seed % 4]!;
+      const list = randomList(random, { n: 1 + Math.floor(random() * 80), dim, levels: 10 });
+      const withVectors = list.filter((c) => c.vector !== undefined);
+      // Near copies at several noise levels (cosines from ~1 down to ~0.3) and unrelated vectors.
+      const vectors = Array.from({ length: 1 + Math.floor(random() * 30) }, () => {
+        if (withVectors.length === 0 || random() < 0.3) return randomMatrix(random, 1, dim);
+        const source = withVectors[Math.floor(random() * withVectors.length)]!.vector!;
+        const noise = [0.05, 0.3, 0.6, 1.2][Math.floor(random() * 4)]!;
+        return source.map((x) => (x + (random() - 0.5) * noise) * (0.5 + random() * 3));
+      });
+      const threshold = random() < 0.2 ? 0 : 0.3 + random() * 0.7;
+      const strength = random();
+      const result = fpChain(threshold, strength).run(list, { falsePositiveVectors: vectors });
+      const expected = referenceFalsePositive(list, vectors, threshold, strength);
+      const label = `seed ${seed}, dim ${dim}, threshold ${threshold.toFixed(3)}`;
+      expect(result.candidates.map((c) => c.itemId), label).toEqual(sortedByKeys(list, expected.keys));
+      result.candidates.forEach((c, p) => expect(result.keys[p], label).toBeCloseTo(expected.keys[list.indexOf(c)]!, 10));
+      const moves = result.steps[0]!.moves;
+      expect(new Set(moves.map((m) => m.itemId)), label).toEqual(expected.hit);
+      // The reason names the most similar false positive (the naive argmax).
+      for (const move of moves) {
+        const v = list.find((c) => c.itemId === move.itemId)!.vector!;
+        const cos = vectors.map((f) => {
+          let dot = 0;
+          let nf = 0;
+          let nv = 0;
+          for (let j = 0; j < dim; j++) {
+            dot += v[j]! * f[j]!;
+            nf += f[j]! * f[j]!;
+            nv += v[j]! * v[j]!;
+          }
+          return nf === 0 ? Number.NEGATIVE_INFINITY : dot / Math.sqrt(nf * nv);
+        });
+        expect(move.reason, label).toContain(`false-positive #${cos.indexOf(Math.max(...cos))}`);
+      }
+    }
+  });
+
   it('pushes an item identical to a false positive down by `strength`, proportionally to similarity', () => {
     const v = Float32Array.of(1, 0, 0, 0);
     const w = Float32Array.of(Math.SQRT1_2, Math.SQRT1_2, 0, 0); // cosine 0.707 with v
@@ -61,6 +102,25 @@ describe('false-positive twiddler', () => {
     const strict = fpChain(0.8, 0.5).run(list, { falsePositiveVectors: [v] });
     expect(strict.steps[0]!.moves.map((m) => m.itemId)).toEqual(['same']);
     expect(strict.candidates.map((c) => c.itemId)).toEqual(['near', 'plain', 'zero', 'far', 'same']);
+  });
+
+  it('reuses a request memo’s similarities in later runs with the same false-positive vectors, and only then', () => {
+    const chain = fpChain(0.8, 0.5);
+    const v = Float32Array.of(1, 0, 0);
+    const list = [
+      { itemId: 'a', score: 1, vector: Float32Array.of(1, 0.01, 0) },
+      { itemId: 'b', score: 0.9, vector: Float32Array.of(0, 1, 0) },
+    ];
+    const falsePositiveVectors = [v];
+    const memo = new WeakMap<object, unknown>();
+    const first = chain.run(list, { falsePositiveVectors, memo });
+    expect(first.candidates.map((c) => c.itemId)).toEqual(['b', 'a']);
+    // Within one request vectors do not change, so a memo hit is not recomputed: the proof that it is read.
+    list[0]!.vector.set([0, 0, 1]);
+    expect(chain.run(list, { falsePositiveVectors, memo }).candidates.map((c) => c.itemId)).toEqual(['b', 'a']);
+    // Without the memo, or with another vectors array, the similarity is computed again.
+    expect(chain.run(list, { falsePositiveVectors }).candidates.map((c) => c.itemId)).toEqual(['a', 'b']);
+    expect(chain.run(list, { falsePositiveVectors: [v], memo }).candidates.map((c) => c.itemId)).toEqual(['a', 'b']);
   });
 
   it('skips itself without false-positive vectors', () => {

@@ -116,6 +116,36 @@ describe('TwiddlerChain', () => {
     }
   });
 
+  it('gives the same list without recording moves (recordMoves: false), and with one memo over growing windows', () => {
+    const chain = new TwiddlerChain([
+      { name: 'downrank', params: { windowMs: 1000, rules: { impression: { threshold: 2, factor: 0.5 } } } },
+      { name: 'false-positive', params: { threshold: 0.5, strength: 0.7 } },
+      { name: 'interval', params: { keys: ['category', 'author'], minGap: 3 } },
+    ]);
+    for (let seed = 1; seed <= 25; seed++) {
+      const random = seededRandom(500 + seed);
+      const list = randomList(random, { n: 2 + Math.floor(random() * 120), dim: 20, levels: 12 });
+      const recentActions = Array.from({ length: 40 }, () => ({ itemId: list[Math.floor(random() * list.length)]!.itemId, action: 'impression', at: 9_500 }));
+      const falsePositiveVectors = [0, 1, 2].map(() => Float32Array.from({ length: 20 }, () => random() * 2 - 1));
+      const context = { now: 10_000, recentActions, falsePositiveVectors };
+      const memo = new WeakMap<object, unknown>();
+      // Windows of the list's head, growing as a feed grows them, all with the same memo.
+      for (const size of [Math.ceil(list.length / 4), Math.ceil(list.length / 2), list.length]) {
+        const window = list.slice(0, size);
+        const full = chain.run(window, context);
+        const lean = chain.run(window, { ...context, recordMoves: false, memo });
+        const label = `seed ${seed}, window ${size}`;
+        expect(ids(lean.candidates), label).toEqual(ids(full.candidates));
+        expect(Array.from(lean.keys), label).toEqual(Array.from(full.keys));
+        expect(Array.from(lean.order), label).toEqual(Array.from(full.order));
+        expect(lean.steps.map((step) => [step.label, step.skipped, step.moves.length])).toEqual(full.steps.map((step) => [step.label, step.skipped, 0]));
+        expect(full.steps.some((step) => step.moves.length > 0), label).toBe(true);
+      }
+    }
+    expectInvalid(() => new TwiddlerChain([]).run([], { recordMoves: 'no' as never }), 'context.recordMoves');
+    expectInvalid(() => new TwiddlerChain([]).run([], { memo: new Map() as never }), 'context.memo');
+  });
+
   it('moves only the items whose key changed when the list is not sorted by key', () => {
     for (let seed = 1; seed <= 30; seed++) {
       const random = seededRandom(seed);
