@@ -198,9 +198,11 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   alignas(32) float v[kScanBlock];
   std::uint8_t flagged[kScanBlock / 8];
   std::size_t j = 0;
-  for (; j + kScanBlock <= n; j += kScanBlock) {
+  // Whole groups of 8 go through the vector pass, the last block possibly short; only the last
+  // n mod 8 columns are left to the scalar loop.
+  for (std::size_t groups; (groups = std::min(kScanBlock, n - j) / 8) > 0; j += 8 * groups) {
     const Vec8 bar = zero + threshold;
-    for (std::size_t g = 0; g < kScanBlock / 8; ++g) {
+    for (std::size_t g = 0; g < groups; ++g) {
       Vec8 w8, y8, p8;
       std::memcpy(&w8, row + j + 8 * g, sizeof w8);
       std::memcpy(&y8, y + j + 8 * g, sizeof y8);
@@ -217,7 +219,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
       const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
       flagged[g] = static_cast<std::uint8_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
     }
-    for (std::size_t g = 0; g < kScanBlock / 8; ++g) {
+    for (std::size_t g = 0; g < groups; ++g) {
       for (unsigned lanes = flagged[g]; lanes != 0; lanes &= lanes - 1) {
         const std::size_t t = 8 * g + static_cast<std::size_t>(__builtin_ctz(lanes));
         if (!(v[t] > threshold) || j + t == self) continue;
@@ -238,8 +240,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   const std::size_t filled = std::min(size, k);
-  // The best `filled`, unordered beyond that (nobody needs the order: the graph is re-sorted by
-  // column when symmetrized).
+  // The best `filled`, in no particular order (nobody needs one: bids scan whole lists).
   if (size > filled) {
     std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled - 1),
                      buffer.begin() + static_cast<std::ptrdiff_t>(size));
