@@ -432,6 +432,7 @@ export class Feed {
         overrides,
         recordMoves: explain,
         memo: new WeakMap(),
+        readPositions: limit,
       });
       const t6 = performance.now();
       const items = this.#results(twiddled, limit, explain ? retrieved : undefined);

@@ -18,7 +18,7 @@
  * the first fitting one.
  */
 import { integerInRange, invalidArgument } from '../core/validate.js';
-import type { TwiddleStep, TwiddleView, Twiddler } from './twiddler.js';
+import type { ResolvedTwiddleContext, TwiddleStep, TwiddleView, Twiddler } from './twiddler.js';
 import { paramsObject } from './twiddler-params.js';
 
 /**
@@ -72,9 +72,11 @@ class IntervalTwiddler implements Twiddler {
     this.#lookahead = lookahead;
   }
 
-  apply(view: TwiddleView): TwiddleStep {
+  apply(view: TwiddleView, context: ResolvedTwiddleContext): TwiddleStep {
     const { candidates, order } = view;
     const n = order.length;
+    // Positions nobody reads (the chain's last twiddler only) keep the remaining items in order.
+    const placed = Math.min(n, context.readPositions ?? n);
     const minGap = this.#minGap;
     if (minGap <= 1 || n <= 1) return { kind: 'order', order: order.slice(), reasons: new Map() };
     const keyCount = this.#keys.length;
@@ -139,7 +141,7 @@ class IntervalTwiddler implements Twiddler {
     const takenFrom = new Int32Array(n);
     const reasons = new Map<number, string>();
 
-    for (let p = 0; p < n; p++) {
+    for (let p = 0; p < placed; p++) {
       while (removed[firstRemaining]) firstRemaining++;
       // 1. The best-placed group that fits: groups come off the heap in the order of their first
       //    remaining item; blocked ones go back afterwards.
@@ -232,6 +234,12 @@ class IntervalTwiddler implements Twiddler {
           if (v >= 0 && lastPlaced[v] === expired) blockedRemaining[k]! -= remainingOf[v]!;
         }
       }
+    }
+
+    for (let p = placed, s = firstRemaining; p < n; s++) {
+      if (removed[s]) continue;
+      result[p] = order[s]!;
+      takenFrom[p++] = s;
     }
 
     // Items that moved only because their group was held back (or others were) get a reason too.

@@ -124,8 +124,15 @@ export class TwiddlerChain {
       keys[i] = candidates[i]!.score;
     }
     const steps: TwiddleStepReport[] = [];
-    for (const entry of entries) {
-      const step = entry.twiddler.apply({ candidates, order: order.slice(), keys: keys.slice() }, resolved);
+    // Only the last twiddler may cut its work short at readPositions: a later one would move items
+    // up from the part left unarranged.
+    const notLast = resolved.readPositions === undefined ? resolved : { ...resolved, readPositions: undefined };
+    for (let e = 0; e < entries.length; e++) {
+      const entry = entries[e]!;
+      const step = entry.twiddler.apply(
+        { candidates, order: order.slice(), keys: keys.slice() },
+        e === entries.length - 1 ? resolved : notLast,
+      );
       const where = `twiddler '${entry.label}' result`;
       if (typeof step !== 'object' || step === null) throw invalidArgument(where, 'a TwiddleStep', step);
       if (step.kind === 'skip') {
@@ -344,6 +351,10 @@ function resolveContext(context: TwiddleContext): ResolvedTwiddleContext {
     throw invalidArgument('context.recordMoves', 'a boolean or undefined', context.recordMoves);
   }
   if (context.memo !== undefined && !(context.memo instanceof WeakMap)) throw invalidArgument('context.memo', 'a WeakMap or undefined', context.memo);
+  const read = context.readPositions;
+  if (read !== undefined && !(Number.isInteger(read) && read >= 0)) {
+    throw invalidArgument('context.readPositions', 'an integer >= 0 or undefined', read);
+  }
   return { ...context, now };
 }
 

@@ -95,6 +95,12 @@ export interface TwiddleContext {
    * there, keyed by their own objects. Create a new one per request. Default: none.
    */
   readonly memo?: WeakMap<object, unknown>;
+  /**
+   * The caller reads only the first `readPositions` positions of the result (a feed returns its
+   * `limit`). The chain tells only its last twiddler, which may then leave the positions after that
+   * in their incoming order: the interval twiddler stops placing items there. Default: all read.
+   */
+  readonly readPositions?: number;
 }
 
 /** The context as twiddlers receive it: validated, with `now` filled in. */

@@ -45,6 +45,29 @@ describe('interval twiddler', () => {
     }
   });
 
+  it('with readPositions, arranges only the positions read and keeps the rest in incoming order', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = seededRandom(1000 + seed);
+      const keys = KEY_SETS[seed % KEY_SETS.length]!;
+      const minGap = 2 + Math.floor(random() * 4);
+      const list = randomList(random, { n: 5 + Math.floor(random() * 60), categories: 1 + Math.floor(random() * 5), authors: 1 + Math.floor(random() * 6), missingRate: 0.1, sorted: true });
+      const read = Math.floor(random() * list.length);
+      const full = ids(intervalChain(keys, minGap).run(list).candidates);
+      const cut = ids(intervalChain(keys, minGap).run(list, { readPositions: read }).candidates);
+      const label = `seed ${seed}, n ${list.length}, read ${read}`;
+      expect(cut.slice(0, read), label).toEqual(full.slice(0, read));
+      const placed = new Set(cut.slice(0, read));
+      expect(cut.slice(read), label).toEqual(ids(list).filter((id) => !placed.has(id)));
+      // Not the last twiddler (a skipping one follows): the whole list is arranged.
+      const chain = new TwiddlerChain([
+        { name: 'interval', params: { keys, minGap } },
+        { name: 'false-positive', params: { threshold: 0.9, strength: 0.5 } },
+      ]);
+      expect(ids(chain.run(list, { readPositions: read }).candidates), label).toEqual(full);
+    }
+    expect(() => intervalChain(['category'], 2).run([], { readPositions: -1 })).toThrow(InvalidArgumentError);
+  });
+
   it('matches the reference on crowded lists: one dominant value, a single value, long tails', () => {
     const patterns: Array<[string, (i: number, random: () => number) => { category?: string; author?: string }]> = [
       ['one category', () => ({ category: 'c0' })],
