@@ -261,8 +261,14 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
 constexpr std::size_t kSampleStride = 16;
 constexpr std::size_t kMaxSampleRank = 64;
 
-// Where row i's sample starts: spread over the row by a multiplicative hash of i.
-inline std::size_t sample_start(std::size_t i, std::size_t n) { return (i * 40503u) % n; }
+// Row i's sample: `length` consecutive columns from a start spread over the row by a
+// multiplicative hash of i, wrapping around the end; visit(from, to) gets one or two column ranges.
+template <typename Visit>
+inline void visit_sample(std::size_t i, std::size_t n, std::size_t length, Visit&& visit) {
+  const std::size_t first = (i * 40503u) % n;
+  visit(first, std::min(n, first + length));
+  if (first + length > n) visit(std::size_t{0}, first + length - n);
+}
 
 float sample_threshold(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
                        std::size_t k) {
@@ -275,9 +281,7 @@ float sample_threshold(const float* __restrict row, std::size_t n, std::size_t s
   // (wrapping around), so that no ordering of the pool biases every row alike. Contiguous, because
   // a strided sample waited on a cache miss per line; this one streams, and the scan that follows
   // finds it in cache.
-  const std::size_t length = n / kSampleStride;
-  const std::size_t first = sample_start(self, n);
-  auto visit = [&](std::size_t from, std::size_t to) {
+  visit_sample(self, n, n / kSampleStride, [&](std::size_t from, std::size_t to) {
     for (std::size_t j = from; j < to; ++j) {
       const float wj = row[j];
       if (!(wj > 0.0f && wj < inf) || j == self) continue;
@@ -287,9 +291,7 @@ float sample_threshold(const float* __restrict row, std::size_t n, std::size_t s
       for (; t > 0 && best[t - 1] < v; --t) best[t] = best[t - 1];
       best[t] = v;
     }
-  };
-  visit(first, std::min(n, first + length));
-  if (first + length > n) visit(0, first + length - n);
+  });
   return size == rank ? best[rank - 1] : -inf;
 }
 
@@ -386,13 +388,13 @@ void guess_dual(ConstMatrix w, std::vector<double>& y, int threads, const Cancel
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
       const float* row = w.row(i);
-      const std::size_t first = sample_start(i, n);
       float top = 0.0f;  // unusable pairs never raise it
-      for (std::size_t t = 0; t < length; ++t) {
-        const std::size_t j = first + t < n ? first + t : first + t - n;
-        const float wj = row[j];
-        if (j != i && wj > top && wj < std::numeric_limits<float>::infinity()) top = wj;
-      }
+      visit_sample(i, n, length, [&](std::size_t from, std::size_t to) {
+        for (std::size_t j = from; j < to; ++j) {
+          const float wj = row[j];
+          if (j != i && wj > top && wj < std::numeric_limits<float>::infinity()) top = wj;
+        }
+      });
       y[i] = kFirstDualShare * top;
     }
   });
@@ -472,16 +474,6 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
       if ((++bids & 4095) == 0) cancel.throw_if_cancelled();
       const std::int32_t i = queue.front();
       queue.pop_front();
-      // Bids are latency-bound on fetching the bidder's list from L2/L3: fetch the next bidder's
-      // list while this one bids.
-      if (!queue.empty()) {
-        const std::size_t next = static_cast<std::size_t>(queue.front());
-        const std::size_t first = graph.offset[next], last = graph.offset[next + 1];
-        for (std::size_t t = first; t < last; t += 16) {
-          __builtin_prefetch(graph.adjacency.data() + t);
-          __builtin_prefetch(graph.weight.data() + t);
-        }
-      }
       // The self-loop (stay single, weight 0) is always a candidate, and wins ties.
       const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
       const BestTwo edges = best_two(graph.adjacency.data() + from, graph.weight.data() + from, to - from, price_f.data());
@@ -839,18 +831,22 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   }
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
+  // One dense candidate pass (with the bound of the current prices) and the symmetric lists.
+  auto select_lists = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
+    const auto t1 = std::chrono::steady_clock::now();
+    graph.symmetrize(n, threads);
+    result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
+    result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  };
   bool settled = false;  // stopped early: upper_bound is already the dual of the final prices
   double previous_gap = std::numeric_limits<double>::infinity();
   int growths = 0, rounds = options.rounds;
   for (int round = 0; round < rounds; ++round) {
     for (std::size_t i = 0; i < n; ++i) y_change[i] = std::fabs(y[i] - previous_y[i]);
     previous_y = y;
-    auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
-    auto t1 = std::chrono::steady_clock::now();
-    graph.symmetrize(n, threads);
-    result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
-    result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    select_lists();
     if (round > 0) {
       // Σ y = half the last assignment's weight (σ permutes the prices away): the fractional
       // matching it stands for. Close enough to this pass's bound (the dual of those same prices)
@@ -872,12 +868,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
         ++rounds;
         graph.grow(std::min({2 * graph.k, kMaxCandidates, n - 1}), n);
         std::fill(kth.begin(), kth.end(), -std::numeric_limits<float>::infinity());
-        t0 = std::chrono::steady_clock::now();
-        upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, threads, cancel));
-        t1 = std::chrono::steady_clock::now();
-        graph.symmetrize(n, threads);
-        result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
-        result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+        select_lists();
       }
       previous_gap = gap;
     }
@@ -894,7 +885,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     const double final_epsilon = kFinalEpsilonScale * mean_best;
     const double first_epsilon =
         round == 0 ? max_weight / kFirstEpsilonDivisor : std::max(final_epsilon, max_weight / (kFirstEpsilonDivisor * 36));
-    t0 = std::chrono::steady_clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     auction(w, graph, price, assigned, first_epsilon, final_epsilon, cancel);
     ++result.auctions;
     result.seconds_auction += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
