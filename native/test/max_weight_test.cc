@@ -247,6 +247,29 @@ TEST(short_lists_grow_until_the_gap_closes) {
   CHECK(r.total_weight >= kPoolQuality * optimum) << r.total_weight / optimum;
 }
 
+// Tightening (a pass with the last bound's dual as prices) must keep the bound above the optimum:
+// the pools here settle after one auction through it, and blossom checks every bound.
+TEST(tightened_bounds_stay_above_the_optimum) {
+  int tightened = 0, runs = 0;
+  for (int n : {200, 400, 600}) {
+    for (std::uint32_t seed : {3u, 4u}) {
+      for (const bool lookalike : {false, true}) {
+        const auto w = lookalike ? lookalike_pool_weights(n, seed * 31 + n) : pool_weights(n, seed * 17 + n);
+        const std::string label = std::string(lookalike ? "look-alike" : "pool") + " n " + std::to_string(n) + " seed " + std::to_string(seed);
+        const auto r = run(w, n);
+        check_valid(r, w, n, label);
+        const double optimum = test::blossom_matching(w.data(), n).weight;
+        CHECK(r.upper_bound >= optimum * (1 - 1e-9)) << label << ": bound " << r.upper_bound << " < optimum " << optimum;
+        CHECK(r.total_weight >= kPoolQuality * optimum) << label;
+        ++runs;
+        if (r.tightening_passes > 0) ++tightened;
+      }
+    }
+  }
+  std::printf("     %d of %d pools tightened their bound\n", tightened, runs);
+  CHECK(tightened > 0) << "no pool went through tightening";
+}
+
 TEST(adversarial_shapes) {
   // All forbidden; one allowed pair; equal weights; duplicated users (identical rows).
   const int n = 9;

@@ -10,14 +10,16 @@
 //  2. An ε-scaling forward auction solves the bipartite relaxation: a perfect assignment i → σ(i)
 //     of the double cover with a zero-weight self-loop per vertex (σ(i) = i: stays single). Steps
 //     1–2 repeat, each dense pass re-selecting candidates with the newest duals, for at most
-//     `rounds`: they stop once half the last assignment's weight is within 0.2% of the bound that
-//     the new pass computed for its prices (that pass then also stands for the final bound pass).
+//     `rounds`: they stop once half the last assignment's weight is within 0.2% of a bound for its
+//     prices (the new pass's, or, before that pass, a tightened one: see 4.).
 //  3. The assignment's cycles are turned into a matching by an exact DP on each one, then improved
 //     by local search (free vertices, augmenting paths of length 3, 2-swaps among candidates).
 //     Up to 16 vertices the answer is exact (subset DP) instead.
 //  4. Every dense pass, and one streaming pass after the last auction, yields a feasible dual of the
 //     fractional-matching LP ((π(i) + p(i)) / 2 with π(i) = max_j w(i,j) − p(j) including the
 //     self-loop), so its sum is an upper bound on the optimum; the smallest one seen is reported.
+//     Feeding such a dual back in as the prices gives another, tighter one ("tightening"): a few
+//     of these streaming passes often settle the rounds after the first auction.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,7 @@ struct MaxWeightResult {
   double upper_bound = 0;          // ≥ the optimum's weight
   std::size_t pairs = 0;
   int auctions = 0;                // pricing rounds whose auction ran (fewer than options.rounds once settled)
+  int tightening_passes = 0;       // dual-tightening passes spent on the bound (see max_weight.cc, tighten_bound)
   int candidates = 0;              // partners per vertex in the last lists: options.candidates, or more
                                    // where the pool needed longer lists (see max_weight.cc, list growth)
   // Where the time went (seconds): dense candidate passes, sparse graph building, auctions, and
