@@ -239,6 +239,8 @@ async function main() {
 
   const kindred = await MatchPool.create({ pool: models, memory, models: paths });
   const quick = await MatchPool.create({ pool: models, memory, models: paths, matching: { rounds: 1 } });
+  // Every call runs the feature tower for all its users (as if nobody had been in a pool before).
+  const cold = await MatchPool.create({ pool: models, memory, models: paths, featureCacheEntries: 0 });
   const baseline = await MatchPool.create({
     pool: models,
     memory: new RequestPathSessions(models, tower, all),
@@ -253,6 +255,7 @@ async function main() {
       [
         variant('kindred matchPool (session read from memory)', kindred, perRound),
         variant('kindred, matcher capped at 1 round', quick, perRound),
+        variant('kindred, feature cache off (all users new)', cold, perRound),
         variant('baseline: session tower on the request path', baseline, 1),
       ],
       users,

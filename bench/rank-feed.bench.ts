@@ -13,7 +13,7 @@
  * Each request's stage timings are averaged and printed, so the cost of each stage is visible.
  *
  *   npm run bench:feed
- *   node build/js/bench/rank-feed.bench.js 400     # requests per row (default 300)
+ *   node build/js/bench/rank-feed.bench.js 300     # requests per row (default 1000)
  */
 import { availableParallelism, loadavg } from 'node:os';
 
@@ -142,7 +142,7 @@ async function throughput(feed: Feed, users: FeedHistoryEntry[][], requests: num
 }
 
 async function main() {
-  const requests = Number(process.argv[2] ?? 300);
+  const requests = Number(process.argv[2] ?? 1000);
   console.log(`rankFeed benchmark — ${machineLine()}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`);
   console.log(`history ${HISTORY} (5% short-dwell), ~2000 candidates (5 anchors × 1000 neighbours, merged, history removed, capped at 2000), 3 twiddlers, limit 50, ranker: 2 pool threads, one run per request, ${requests} requests per row`);
   const world = loadWorld();

@@ -68,6 +68,7 @@ export type {
   TensorSpec,
 } from './embed/model-contract.js';
 export { FeatureTower, type EmbedOptions, type FeatureTowerOptions, type TowerEmbeddings } from './embed/feature-tower.js';
+export type { FeatureCacheMetrics } from './embed/feature-cache.js';
 export {
   SessionTower,
   type HistoryEntry,

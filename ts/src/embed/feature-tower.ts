@@ -1,17 +1,27 @@
 /**
- * The feature tower (Wide&Deep over request-time side information): computed on every request,
- * because filters and side information change per request.
+ * The feature tower (Wide&Deep over request-time side information): computed per request, because
+ * side information may change between requests; optionally memoized by the whole side information
+ * (a pure function of it), see {@link FeatureCache}.
  */
-import { optionalSignal, optionsObject } from '../core/validate.js';
+import { integerInRange, optionalSignal, optionsObject } from '../core/validate.js';
+import { copyRow, FeatureCache, type FeatureCacheMetrics } from './feature-cache.js';
 import type { ModelPool } from './model-pool.js';
 import { metadataJson } from './onnx-metadata.js';
-import { readVocab, sideInfoFeeds, type SideInfoVocab, type UserSideInfo } from './side-info.js';
+import { checkSideInfo, encodeSideInfo, readVocab, type SideInfoVocab, type UserSideInfo } from './side-info.js';
 import { towerModel } from './tower-model.js';
 
 /** Options of {@link FeatureTower}. */
 export interface FeatureTowerOptions {
   /** The model's name in the pool. Default `'feature-tower'`. */
   model?: string;
+  /**
+   * Side-information tuples whose outputs are kept (LRU), 0..10,000,000; default 0 (no cache). An
+   * entry costs about 2·dim·4 bytes plus its key (~600 bytes at dim 64). A hit returns the floats
+   * the model computed when the tuple was first seen (a batch's composition can move their last
+   * bits, as with any micro-batched call); {@link FeatureTower.clearCache} after replacing the
+   * model in the pool.
+   */
+  cacheEntries?: number;
 }
 
 /** Per-call options of {@link FeatureTower.embed}. */
@@ -47,6 +57,7 @@ export class FeatureTower {
   readonly vocab: SideInfoVocab;
   /** The match heads of `kindred.heads` (raw JSON), or undefined when the model has none. */
   readonly heads: unknown;
+  readonly #cache: FeatureCache | undefined;
 
   /**
    * @param pool a pool where the model is loaded
@@ -56,10 +67,12 @@ export class FeatureTower {
     const o = optionsObject<FeatureTowerOptions>(options, 'options');
     this.#pool = pool;
     this.#model = o.model ?? 'feature-tower';
+    const cacheEntries = integerInRange(o.cacheEntries ?? 0, 'options.cacheEntries', 0, 10_000_000);
     const { model, dim } = towerModel(pool, this.#model, []);
     this.dim = dim;
     this.vocab = readVocab(model.metadata);
     this.heads = metadataJson(model.metadata, 'kindred.heads');
+    this.#cache = cacheEntries > 0 ? new FeatureCache(cacheEntries, dim) : undefined;
   }
 
   /**
@@ -70,8 +83,42 @@ export class FeatureTower {
    */
   async embed(users: readonly UserSideInfo[], options?: EmbedOptions): Promise<TowerEmbeddings> {
     const signal = optionalSignal(optionsObject<EmbedOptions>(options, 'options').signal, 'options.signal');
-    const feeds = sideInfoFeeds(users, this.vocab);
-    const out = await this.#pool.run(this.#model, feeds, signal === undefined ? undefined : { signal });
-    return { rows: users.length, dim: this.dim, user: out.user!, peer: out.peer! };
+    checkSideInfo(users, this.vocab);
+    const runOptions = signal === undefined ? undefined : { signal };
+    const cache = this.#cache;
+    const n = users.length;
+    const d = this.dim;
+    if (cache === undefined) {
+      const out = await this.#pool.run(this.#model, encodeSideInfo(users), runOptions);
+      return { rows: n, dim: d, user: out.user!, peer: out.peer! };
+    }
+    const user = new Float32Array(n * d);
+    const peer = new Float32Array(n * d);
+    const unfilled = cache.fill(users, user, peer);
+    if (unfilled.length === 0) return { rows: n, dim: d, user, peer };
+    // A tuple repeated within the batch is computed once per repeat: rare, and still right.
+    const missing = unfilled.length === n ? users : unfilled.map((i) => users[i]!);
+    const out = await this.#pool.run(this.#model, encodeSideInfo(missing), runOptions);
+    const computed = { user: out.user!, peer: out.peer! };
+    if (unfilled.length === n) {
+      cache.store(missing, computed);
+      return { rows: n, dim: d, user: computed.user, peer: computed.peer };
+    }
+    cache.store(missing, computed);
+    unfilled.forEach((i, r) => {
+      copyRow(computed.user, r * d, user, i * d, d);
+      copyRow(computed.peer, r * d, peer, i * d, d);
+    });
+    return { rows: n, dim: d, user, peer };
+  }
+
+  /** The cache's counters, or undefined without a cache. */
+  cacheMetrics(): FeatureCacheMetrics | undefined {
+    return this.#cache?.metrics();
+  }
+
+  /** Drops every cached output (e.g. after loading another model under the same name). */
+  clearCache(): void {
+    this.#cache?.clear();
   }
 }

@@ -46,9 +46,12 @@ export function addSessionEmbeddings(
   }
   const user = options?.inPlace === true ? feature.user : new Float32Array(feature.user);
   const peer = options?.inPlace === true ? feature.peer : new Float32Array(feature.peer);
+  // Locals: V8 reloads a property on every iteration after a typed-array store.
+  const sessionUser = session.user;
+  const sessionPeer = session.peer;
   for (let i = 0; i < n; i++) {
-    user[i]! += session.user[i]!;
-    peer[i]! += session.peer[i]!;
+    user[i]! += sessionUser[i]!;
+    peer[i]! += sessionPeer[i]!;
   }
   return { user, peer };
 }

@@ -66,6 +66,69 @@ export function readVocab(metadata: Readonly<Record<string, string>>): SideInfoV
   return vocab;
 }
 
+interface FieldCheck {
+  readonly field: keyof UserSideInfo;
+  readonly input: (typeof sideInfoInputs)[number];
+  /** Ids: integers in [min, max]. Counts (min = max = NaN): finite and ≥ 0. */
+  readonly min: number;
+  readonly max: number;
+}
+
+const countFields: ReadonlyArray<[keyof UserSideInfo, (typeof sideInfoInputs)[number]]> = [
+  ['accountAgeDays', 'account_age_days'],
+  ['recentReports', 'recent_reports'],
+];
+
+const checksByVocab = new WeakMap<SideInfoVocab, FieldCheck[]>();
+
+/** The eight fields' checks for a vocabulary, built once per vocab object. */
+function fieldChecks(vocab: SideInfoVocab): FieldCheck[] {
+  let checks = checksByVocab.get(vocab);
+  if (checks === undefined) {
+    checks = idFields.map(([field, input]) => {
+      const size = vocab[input];
+      const [min, max] = size !== undefined ? [input === 'wants' ? 1 : 0, size - 1] : (contractRanges[input] ?? [0, 2 ** 31 - 1]);
+      return { field, input, min, max };
+    });
+    for (const [field, input] of countFields) checks.push({ field, input, min: Number.NaN, max: Number.NaN });
+    checksByVocab.set(vocab, checks);
+  }
+  return checks;
+}
+
+/**
+ * Checks every user's side information against the model's vocabulary without encoding it.
+ *
+ * @throws InvalidArgumentError naming the first bad field (e.g. `users[3].country`)
+ */
+export function checkSideInfo(
+  users: readonly UserSideInfo[],
+  vocab: SideInfoVocab,
+  argument = 'users',
+  rowName: (i: number) => string = (i) => `${argument}[${i}]`,
+): void {
+  if (!Array.isArray(users) || users.length === 0) throw invalidArgument(argument, 'a non-empty array of side info', users);
+  const checks = fieldChecks(vocab);
+  for (let i = 0; i < users.length; i++) {
+    const user = users[i];
+    if (typeof user !== 'object' || user === null) throw invalidArgument(rowName(i), 'a side-info object', user);
+    for (const { field, min, max } of checks) {
+      const value = user[field];
+      if (Number.isNaN(min)) {
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+          throw invalidArgument(`${rowName(i)}.${field}`, 'a finite number >= 0', value);
+        }
+      } else if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+        throw invalidArgument(`${rowName(i)}.${field}`, `an integer between ${min} and ${max}`, value);
+      }
+    }
+  }
+}
+
+// Ids are checked to lie in [0, 2³¹), so on a little-endian machine an int64 is its low 32 bits
+// and a zero high word: writing through an Int32Array view skips a BigInt per value.
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * The eight side-info inputs for `users`: int64 ids and float32 counts, one row per user.
  *
@@ -77,33 +140,28 @@ export function sideInfoFeeds(
   argument = 'users',
   rowName: (i: number) => string = (i) => `${argument}[${i}]`,
 ): Record<(typeof sideInfoInputs)[number], BigInt64Array | Float32Array> {
-  if (!Array.isArray(users) || users.length === 0) throw invalidArgument(argument, 'a non-empty array of side info', users);
+  checkSideInfo(users, vocab, argument, rowName);
+  return encodeSideInfo(users);
+}
+
+/** {@link sideInfoFeeds} for users already checked with {@link checkSideInfo}. */
+export function encodeSideInfo(users: readonly UserSideInfo[]): Record<(typeof sideInfoInputs)[number], BigInt64Array | Float32Array> {
   const n = users.length;
   const feeds = {} as Record<(typeof sideInfoInputs)[number], BigInt64Array | Float32Array>;
-  for (const [, input] of idFields) feeds[input] = new BigInt64Array(n);
-  feeds.account_age_days = new Float32Array(n);
-  feeds.recent_reports = new Float32Array(n);
-  users.forEach((user, i) => {
-    if (typeof user !== 'object' || user === null) throw invalidArgument(rowName(i), 'a side-info object', user);
-    for (const [field, input] of idFields) {
-      const value = user[field];
-      const size = vocab[input];
-      const [min, max] = size !== undefined ? [input === 'wants' ? 1 : 0, size - 1] : (contractRanges[input] ?? [0, 2 ** 31 - 1]);
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw invalidArgument(`${rowName(i)}.${field}`, `an integer between ${min} and ${max}`, value);
-      }
-      (feeds[input] as BigInt64Array)[i] = BigInt(value);
+  for (const [field, input] of idFields) {
+    const ids = new BigInt64Array(n);
+    if (littleEndian) {
+      const words = new Int32Array(ids.buffer);
+      for (let i = 0; i < n; i++) words[2 * i] = users[i]![field];
+    } else {
+      for (let i = 0; i < n; i++) ids[i] = BigInt(users[i]![field]);
     }
-    for (const [field, input] of [
-      ['accountAgeDays', 'account_age_days'],
-      ['recentReports', 'recent_reports'],
-    ] as const) {
-      const value = user[field];
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw invalidArgument(`${rowName(i)}.${field}`, 'a finite number >= 0', value);
-      }
-      (feeds[input] as Float32Array)[i] = value;
-    }
-  });
+    feeds[input] = ids;
+  }
+  for (const [field, input] of countFields) {
+    const counts = new Float32Array(n);
+    for (let i = 0; i < n; i++) counts[i] = users[i]![field];
+    feeds[input] = counts;
+  }
   return feeds;
 }

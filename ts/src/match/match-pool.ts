@@ -10,11 +10,12 @@
 import { AbortError, ClosedError, InvalidArgumentError } from '../core/errors.js';
 import { describe, integerInRange, invalidArgument, optionalSignal, optionsObject } from '../core/validate.js';
 import { defaultModelPath } from '../embed/default-models.js';
+import type { FeatureCacheMetrics } from '../embed/feature-cache.js';
 import { FeatureTower } from '../embed/feature-tower.js';
 import { addSessionEmbeddings } from '../embed/full-embedding.js';
 import { ModelPool } from '../embed/model-pool.js';
 import { SessionTower, type SessionTowerMetrics, type SessionTowerOptions } from '../embed/session-tower.js';
-import { sideInfoFeeds, type UserSideInfo } from '../embed/side-info.js';
+import { checkSideInfo, type UserSideInfo } from '../embed/side-info.js';
 import { type BackendChoice, type BackendName, resolveBackend } from '../native/backends.js';
 import type { EmbeddingBatch, EmbeddingMemory } from '../store/embedding-memory.js';
 import { InProcessEmbeddingMemory } from '../store/in-process-embedding-memory.js';
@@ -109,6 +110,12 @@ export interface MatchPoolOptions {
    * pools need longer lists (README, "Matcher tuning"). Fewer rounds trade the bound for time.
    */
   matching?: MatchTuning;
+  /**
+   * Feature-tower outputs kept per side-information tuple (LRU), 0..10,000,000; default 50,000
+   * (~30 MB at dim 64). Users who come back to the pool with the same side information skip the
+   * model (the output is the same floats); 0 runs the tower for every user of every call.
+   */
+  featureCacheEntries?: number;
   /** How long a request waits for the embedding memory before going on without it (degraded). 1..60,000 ms, default 100. */
   memoryTimeoutMs?: number;
   /** Bounds of the in-process match history (users kept, matches per user). */
@@ -152,6 +159,8 @@ export interface MatchPoolMetrics {
   /** Users in the match history, and users it forgot (LRU). */
   historyUsers: number;
   historyEvicted: number;
+  /** The feature-tower cache: rows served from it, rows computed, entries, evictions (zeros when off). */
+  featureCache: FeatureCacheMetrics;
   /** Score buffers waiting for reuse, and their bytes. */
   freeBuffers: number;
   freeBufferBytes: number;
@@ -274,6 +283,7 @@ export class MatchPool {
     if (o.backend !== undefined) resolveBackend(o.backend, 'options.backend');
     const tuning = matchTuning(o.matching ?? {}, 'options.matching');
     const memoryTimeoutMs = integerInRange(o.memoryTimeoutMs ?? 100, 'options.memoryTimeoutMs', 1, 60_000);
+    const cacheEntries = integerInRange(o.featureCacheEntries ?? 50_000, 'options.featureCacheEntries', 0, 10_000_000);
     const historyOptions = optionsObject<MatchHistoryOptions>(o.history, 'options.history');
     const buffers = new BufferFreeList(
       integerInRange(o.maxFreeBuffers ?? 2, 'options.maxFreeBuffers', 0, 64),
@@ -288,7 +298,7 @@ export class MatchPool {
         pool.describe('feature-tower') ?? pool.load('feature-tower', models.featureTower ?? defaultModelPath('feature-tower')),
         pool.describe('session-tower') ?? pool.load('session-tower', models.sessionTower ?? defaultModelPath('session-tower')),
       ]);
-      const features = new FeatureTower(pool);
+      const features = new FeatureTower(pool, { cacheEntries });
       const heads = parseMatchHeads(features.heads, features.dim);
       const ownsMemory = o.memory === undefined;
       const memory = o.memory ?? new InProcessEmbeddingMemory({ dim: features.dim });
@@ -494,6 +504,7 @@ export class MatchPool {
       sessionRejected: this.#counts.sessionRejected,
       historyUsers: this.#history.size,
       historyEvicted: this.#history.evicted,
+      featureCache: this.#features.cacheMetrics() ?? { hits: 0, misses: 0, size: 0, evictions: 0 },
       freeBuffers: this.#buffers.count,
       freeBufferBytes: this.#buffers.bytes,
     };
@@ -567,7 +578,7 @@ export class MatchPool {
       return { id, side: s, gender: s.gender, wants: s.wants, languages: languages as number[], blocked };
     });
     // Ranges against the model's vocabulary (gender 0–2, wants 1–7, …), named users[i].side.<field>.
-    sideInfoFeeds(
+    checkSideInfo(
       checked.map((u) => u.side),
       this.#features.vocab,
       'users',

@@ -87,6 +87,61 @@ describe('towers', () => {
       await expect(tower.embed([])).rejects.toBeInstanceOf(InvalidArgumentError);
     });
 
+    it('serves cached rows equal to what the model computes, hits and misses mixed, within its bound (LRU)', async () => {
+      let seed = 7;
+      const next = (m: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % m;
+      };
+      const random = (): UserSideInfo => ({
+        country: next(5),
+        language: next(4),
+        gender: next(3),
+        wants: 1 + next(7),
+        ageBucket: next(7),
+        deviceLanguage: next(4),
+        accountAgeDays: next(4000) / 7,
+        recentReports: next(3),
+      });
+      const distinct = Array.from({ length: 6 }, random);
+      const plain = new FeatureTower(pool);
+      const cached = new FeatureTower(pool, { cacheEntries: 4 });
+      expect(cached.cacheMetrics()).toEqual({ hits: 0, misses: 0, size: 0, evictions: 0 });
+      expect(plain.cacheMetrics()).toBeUndefined();
+      const same = async (batch: UserSideInfo[], what: string) => {
+        const want = await plain.embed(batch);
+        const got = await cached.embed(batch);
+        expect(Array.from(got.user), `${what} user`).toEqual(Array.from(want.user));
+        expect(Array.from(got.peer), `${what} peer`).toEqual(Array.from(want.peer));
+      };
+      // Cold, with a tuple repeated inside the batch (computed per repeat, stored once).
+      const runs0 = pool.stats().rows;
+      await same([distinct[0]!, distinct[1]!, distinct[0]!], 'cold batch');
+      expect(pool.stats().rows - runs0).toBe(3 + 3);
+      expect(cached.cacheMetrics()).toMatchObject({ hits: 0, misses: 3, size: 2 });
+      // Warm: no model row at all.
+      const runs1 = pool.stats().rows;
+      const warm = await cached.embed([distinct[1]!, distinct[0]!]);
+      expect(pool.stats().rows).toBe(runs1);
+      expect(Array.from(warm.user.subarray(0, 64))).toEqual(Array.from((await plain.embed([distinct[1]!])).user));
+      // Mixed, then past the bound: the oldest tuples go first.
+      await same([distinct[2]!, distinct[0]!, distinct[3]!, distinct[4]!, distinct[5]!], 'mixed batch');
+      // Six tuples > 4: the least recently used go, down to 90% of the bound (3 kept).
+      expect(cached.cacheMetrics()).toMatchObject({ size: 3, evictions: 3 });
+      const misses = cached.cacheMetrics()!.misses;
+      await cached.embed([distinct[5]!]);
+      expect(cached.cacheMetrics()!.misses, 'a newest tuple stays').toBe(misses);
+      await cached.embed([distinct[1]!]);
+      expect(cached.cacheMetrics()!.misses, 'the least recently used tuple went').toBe(misses + 1);
+      await same(distinct, 'after eviction');
+      cached.clearCache();
+      expect(cached.cacheMetrics()).toMatchObject({ size: 0 });
+      // Validation still covers hits: a bad field is named even when the rest is cached.
+      await expect(cached.embed([distinct[0]!, { ...distinct[1]!, country: 9 }])).rejects.toMatchObject({ argument: 'users[1].country' });
+      expect(() => new FeatureTower(pool, { cacheEntries: -1 })).toThrow(InvalidArgumentError);
+      expect(() => new FeatureTower(pool, { cacheEntries: 1.5 })).toThrow(/options\.cacheEntries/);
+    });
+
     it('refuses a model that breaks the tower contract', () => {
       expect(() => new FeatureTower(pool, { model: 'echo' })).toThrow(ModelError);
       expect(() => new FeatureTower(pool, { model: 'not-loaded' })).toThrow(InvalidArgumentError);

@@ -213,6 +213,20 @@ describe('MatchPool on the synthetic world', () => {
     expect(matcher.metrics().freeBuffers).toBeLessThanOrEqual(2);
   });
 
+  it('serves users seen before from the feature cache: no model rows, the same answer', async () => {
+    const users = worldPool(1200, 160);
+    const first = await matcher.matchPool(users);
+    const cache0 = matcher.metrics().featureCache;
+    const rows0 = models.stats().rows;
+    const again = await matcher.matchPool(users);
+    expect(models.stats().rows).toBe(rows0);
+    expect(matcher.metrics().featureCache.hits - cache0.hits).toBe(users.length);
+    expect(matcher.metrics().featureCache.misses).toBe(cache0.misses);
+    expect(again.pairs).toEqual(first.pairs);
+    expect(again.upperBound).toBe(first.upperBound);
+    await expectMatchesReference(again, users, tower, memory);
+  });
+
   it('serves concurrent calls, each with its own buffer, with the results of serial calls', async () => {
     const pools = [worldPool(600, 150), worldPool(750, 220), worldPool(970, 90)];
     const serial: MatchPoolResult[] = [];
