@@ -1,5 +1,6 @@
 /**
- * Runs ONNX models on a piscina pool of worker threads, off the event loop. Concurrent requests
+ * Runs ONNX models on a piscina pool of worker threads, off the event loop (or, with `threads: 0`,
+ * on the event loop itself, for small models whose run costs less than a thread hop). Concurrent requests
  * for the same model are micro-batched: their rows are concatenated along the batch axis, run
  * once, and the outputs split back. A bounded queue gives back-pressure ({@link QueueFullError}).
  */
@@ -20,13 +21,25 @@ import {
   type ModelOutputs,
   type TensorSpec,
 } from './model-contract.js';
-import type { WorkerDescription, WorkerModelSource, WorkerTask, WorkerTensor } from './model-worker.js';
+import type { SessionCache, WorkerDescription, WorkerModelSource, WorkerTask, WorkerTensor } from './model-worker.js';
 import { loadModelMetadata, MalformedModelError } from './onnx-metadata.js';
 
 /** Options of a {@link ModelPool}. The defaults suit a 2-core box next to a Node service. */
 export interface ModelPoolOptions {
-  /** Worker threads (each holds one session per model). 1..64, default 1. */
+  /**
+   * Worker threads (each holds one session per model). 1..64, default 1. 0 runs the models inline
+   * on the event loop, one run at a time: no thread hop and no copy for each run (~1–2 ms saved on
+   * this project's 2-core VM), but the event loop is busy for as long as a run takes, so use it
+   * only for models that run in about a millisecond (the shipped ranker at ~2,000 rows).
+   */
   threads?: number;
+  /**
+   * With workers (`threads` ≥ 1): a run that finds no other run in flight and nothing waiting goes
+   * inline on the event loop instead of to a worker (each model then also has a session on the
+   * main thread). One request at a time skips the thread hop; under load the workers still share
+   * the work. For models that run in about a millisecond. Default false.
+   */
+  inlineWhenIdle?: boolean;
   /** ORT threads inside one operator, per worker. 1..64, default 1. */
   intraOpNumThreads?: number;
   /** ORT threads across operators, per worker. 1..64, default 1. */
@@ -53,6 +66,8 @@ export interface ModelRunOptions {
 export interface ModelPoolStats {
   /** Model runs (worker tasks) finished, successful or not. */
   runs: number;
+  /** Of those, runs made on the event loop (`threads: 0` or `inlineWhenIdle`). */
+  inlineRuns: number;
   /** Requests answered (resolved or rejected, aborts included). */
   requests: number;
   /** Rows run. `rows / runs` is the mean batch size. */
@@ -136,7 +151,12 @@ const workerFile = new URL(fromSource ? './model-worker.ts' : './model-worker.js
  * await pool.close();
  */
 export class ModelPool extends EventEmitter {
-  readonly #piscina: Piscina<WorkerTask, unknown>;
+  /** The workers; undefined for an inline pool (`threads: 0`). */
+  readonly #piscina: Piscina<WorkerTask, unknown> | undefined;
+  /** An inline pool's sessions, and the worker module, loaded on first use (it loads onnxruntime). */
+  readonly #inlineSessions: SessionCache = new Map();
+  #inlineModule: Promise<typeof import('./model-worker.js')> | undefined;
+  readonly #inlineWhenIdle: boolean;
   readonly #models = new Map<string, LoadedModel>();
   readonly #ready: Batch[] = [];
   readonly #slots: number;
@@ -148,7 +168,7 @@ export class ModelPool extends EventEmitter {
   #queued = 0;
   #inFlight = 0;
   #closed = false;
-  readonly #stats = { runs: 0, requests: 0, rows: 0, modelErrors: 0, workerErrors: 0, workerExits: 0, rejected: 0 };
+  readonly #stats = { runs: 0, inlineRuns: 0, requests: 0, rows: 0, modelErrors: 0, workerErrors: 0, workerExits: 0, rejected: 0 };
 
   /**
    * @param options see {@link ModelPoolOptions}
@@ -157,7 +177,11 @@ export class ModelPool extends EventEmitter {
   constructor(options?: ModelPoolOptions) {
     super();
     const o = optionsObject<ModelPoolOptions>(options, 'options');
-    const threads = integerInRange(o.threads ?? 1, 'options.threads', 1, 64);
+    const threads = integerInRange(o.threads ?? 1, 'options.threads', 0, 64);
+    if (o.inlineWhenIdle !== undefined && typeof o.inlineWhenIdle !== 'boolean') {
+      throw invalidArgument('options.inlineWhenIdle', 'a boolean', o.inlineWhenIdle);
+    }
+    this.#inlineWhenIdle = o.inlineWhenIdle === true && threads > 0;
     this.#maxBatch = integerInRange(o.maxBatch ?? 256, 'options.maxBatch', 1, 65536);
     this.#maxDelayMs = integerInRange(o.maxDelayMs ?? 2, 'options.maxDelayMs', 0, 1000);
     this.#maxQueue = integerInRange(o.maxQueue ?? 1024, 'options.maxQueue', 1, 1_000_000);
@@ -171,8 +195,12 @@ export class ModelPool extends EventEmitter {
       logSeverityLevel: integerInRange(o.logSeverityLevel ?? 3, 'options.logSeverityLevel', 0, 4) as 0 | 1 | 2 | 3 | 4,
       executionProviders: [...providers],
     };
-    this.#slots = threads;
-    this.#piscina = new Piscina<WorkerTask, unknown>({
+    this.#slots = Math.max(threads, 1);
+    if (threads === 0) {
+      this.#piscina = undefined;
+      return;
+    }
+    const piscina = new Piscina<WorkerTask, unknown>({
       filename: workerFile,
       minThreads: threads,
       maxThreads: threads,
@@ -180,17 +208,25 @@ export class ModelPool extends EventEmitter {
       idleTimeout: 60_000,
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });
+    this.#piscina = piscina;
     // Errors piscina cannot pin on a task (a worker dying between tasks); never let them throw.
-    this.#piscina.on('error', (error: unknown) => {
+    piscina.on('error', (error: unknown) => {
       this.emit('worker-error', new WorkerError(`A model worker failed: ${messageOf(error)}`, { cause: error }));
     });
     // A worker that goes away while the pool is open died; piscina starts a replacement, which
     // loads each model again on first use.
-    this.#piscina.on('workerDestroy', () => {
+    piscina.on('workerDestroy', () => {
       if (this.#closed) return;
       this.#stats.workerExits++;
       this.emit('worker-error', new WorkerError('A model worker exited; piscina replaces it'));
     });
+  }
+
+  /** One task on a worker, or inline on the event loop (always without workers; else when asked). */
+  async #runTask(task: WorkerTask, transferList?: ArrayBuffer[], inline = false): Promise<unknown> {
+    if (this.#piscina !== undefined && !inline) return this.#piscina.run(task, transferList === undefined ? undefined : { transferList });
+    this.#inlineModule ??= import('./model-worker.js');
+    return (await this.#inlineModule).runTask(task, this.#inlineSessions);
   }
 
   /**
@@ -228,8 +264,10 @@ export class ModelPool extends EventEmitter {
       // One describe per worker: with every worker idle, piscina hands each one a task, so every
       // thread loads the session now rather than on a request's time.
       const task: WorkerTask = { op: 'describe', model: source };
-      const all = await Promise.all(Array.from({ length: this.#slots }, () => this.#piscina.run(task)));
+      const all = await Promise.all(Array.from({ length: this.#slots }, () => this.#runTask(task)));
       declared = all[0] as WorkerDescription;
+      // The main thread's session too, so that the first inline run does not pay for the load.
+      if (this.#inlineWhenIdle) await this.#runTask(task, undefined, true);
     } catch (error) {
       throw fail(`${path} could not be loaded by onnxruntime (${stripTag(messageOf(error))})`, error);
     }
@@ -312,7 +350,7 @@ export class ModelPool extends EventEmitter {
 
   /** The live worker threads (for diagnostics and tests). @internal */
   get workerThreads(): readonly import('node:worker_threads').Worker[] {
-    return this.#piscina.threads;
+    return this.#piscina?.threads ?? [];
   }
 
   /**
@@ -326,8 +364,11 @@ export class ModelPool extends EventEmitter {
       this.#pump();
     }
     while (this.#queued > 0 || this.#inFlight > 0) await new Promise<void>((r) => this.#idle.push(r));
-    await this.#piscina.close();
-    await this.#piscina.destroy();
+    if (this.#piscina !== undefined) {
+      await this.#piscina.close();
+      await this.#piscina.destroy();
+    }
+    if (this.#inlineModule !== undefined) await (await this.#inlineModule).releaseSessions(this.#inlineSessions);
   }
 
   #enqueue(model: LoadedModel, request: Request): void {
@@ -417,7 +458,10 @@ export class ModelPool extends EventEmitter {
     let result: unknown;
     let failure: unknown;
     try {
-      result = await this.#piscina.run({ op: 'run', model: model.source, inputs, outputs: model.outputNames }, { transferList });
+      // Inline only when this is the one run in flight and nothing waits for a slot.
+      const inline = this.#piscina === undefined || (this.#inlineWhenIdle && this.#inFlight === 1 && this.#ready.length === 0);
+      if (inline) this.#stats.inlineRuns++;
+      result = await this.#runTask({ op: 'run', model: model.source, inputs, outputs: model.outputNames }, transferList, inline);
     } catch (error) {
       failure = error;
     }

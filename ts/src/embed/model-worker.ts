@@ -38,13 +38,16 @@ export interface WorkerDescription {
   outputs: Array<{ name: string; type: string; shape: Array<number | string> }>;
 }
 
-const sessions = new Map<string, Promise<ort.InferenceSession>>();
+/** Sessions by model source; a worker holds one map for its life, an inline pool its own. */
+export type SessionCache = Map<string, Promise<ort.InferenceSession>>;
+
+const workerSessions: SessionCache = new Map();
 
 function keyOf(model: WorkerModelSource): string {
   return `${model.path}\u0000${JSON.stringify(model.session)}`;
 }
 
-function session(model: WorkerModelSource): Promise<ort.InferenceSession> {
+function session(model: WorkerModelSource, sessions: SessionCache): Promise<ort.InferenceSession> {
   const key = keyOf(model);
   let pending = sessions.get(key);
   if (pending === undefined) {
@@ -73,14 +76,20 @@ function describeSession(s: ort.InferenceSession): WorkerDescription {
   return { inputs: s.inputMetadata.map(spec), outputs: s.outputMetadata.map(spec) };
 }
 
+/** The worker's entry: {@link runTask}, its Float32Array moved (not copied) back to the caller. */
+export default async function handle(task: WorkerTask): Promise<unknown> {
+  const result = await runTask(task, workerSessions);
+  return result instanceof Float32Array ? move(result) : result;
+}
+
 /**
  * `describe` → the model's declared inputs and outputs. `run` → every requested output, in
- * order, concatenated into one Float32Array that is moved back to the caller.
+ * order, concatenated into one Float32Array. Also called on the event loop by an inline pool.
  */
-export default async function handle(task: WorkerTask): Promise<unknown> {
+export async function runTask(task: WorkerTask, sessions: SessionCache): Promise<WorkerDescription | Float32Array> {
   let s: ort.InferenceSession;
   try {
-    s = await session(task.model);
+    s = await session(task.model, sessions);
   } catch (error) {
     throw tagged('MODEL_LOAD', error);
   }
@@ -111,9 +120,7 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
   }
   // One output: hand its own buffer back when it is not shared, so nothing is copied.
   const only = task.outputs.length === 1 ? (results[task.outputs[0]!]!.data as Float32Array) : undefined;
-  if (only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) {
-    return move(only);
-  }
+  if (only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) return only;
   const out = new Float32Array(total);
   let at = 0;
   for (const name of task.outputs) {
@@ -121,5 +128,12 @@ export default async function handle(task: WorkerTask): Promise<unknown> {
     out.set(data, at);
     at += data.length;
   }
-  return move(out);
+  return out;
+}
+
+/** Releases an inline pool's sessions (a worker's go with its thread). */
+export async function releaseSessions(sessions: SessionCache): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  await Promise.allSettled(all.map(async (pending) => (await pending).release()));
 }

@@ -247,7 +247,71 @@ describe('ModelPool back-pressure and close', () => {
   });
 
   it('checks its options, naming them', () => {
-    expect(() => new ModelPool({ threads: 0 })).toThrow(/options\.threads/);
+    expect(() => new ModelPool({ threads: -1 })).toThrow(/options\.threads/);
+    expect(() => new ModelPool({ threads: 65 })).toThrow(/options\.threads/);
     expect(() => new ModelPool({ maxBatch: 1.5 })).toThrow(/options\.maxBatch/);
+  });
+});
+
+describe('ModelPool inline (threads: 0)', () => {
+  it('runs on the event loop with the results of a worker pool: batched, failures isolated, closable', async () => {
+    const inline = new ModelPool({ threads: 0, maxBatch: 64, maxDelayMs: 5, logSeverityLevel: 4 });
+    const workers = new ModelPool({ threads: 1, maxBatch: 64, maxDelayMs: 5, logSeverityLevel: 4 });
+    try {
+      expect(inline.workerThreads).toEqual([]);
+      await inline.load('echo', fixture('echo.onnx'));
+      await workers.load('echo', fixture('echo.onnx'));
+      expect(inline.describe('echo')!.outputs.map((o) => o.name)).toEqual(['y', 'total']);
+      const requests = Array.from({ length: 6 }, (_, k) => echoFeeds(1 + (k % 3), 50 * k));
+      const [fromInline, fromWorkers] = await Promise.all([
+        Promise.all(requests.map((f) => inline.run('echo', f))),
+        Promise.all(requests.map((f) => workers.run('echo', f))),
+      ]);
+      requests.forEach((f, k) => {
+        const want = echoExpected(f.x, f.id);
+        expect(Array.from(fromInline[k]!.y!), `request ${k}`).toEqual(Array.from(want.y));
+        expect(Array.from(fromInline[k]!.total!), `request ${k}`).toEqual(Array.from(fromWorkers[k]!.total!));
+      });
+      // The six concurrent requests went as one batch, as on a worker.
+      expect(inline.stats()).toMatchObject({ runs: 1, rows: requests.reduce((n, f) => n + f.id.length, 0) });
+      // A request the model fails on rejects alone, typed.
+      const results = await Promise.allSettled([
+        inline.run('echo', echoFeeds(2, 5)),
+        inline.run('echo', { x: new Float32Array(4), id: new BigInt64Array([100n]) }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ModelError);
+      expect(((results[1] as PromiseRejectedResult).reason as ModelError).code).toBe('ERR_KINDRED_MODEL_RUN');
+      // A missing file is a load error, as with workers.
+      await expectModelError(inline.load('missing', fixture('nope.onnx')), 'ERR_KINDRED_MODEL_LOAD');
+    } finally {
+      await inline.close();
+      await workers.close();
+    }
+    await expect(inline.run('echo', echoFeeds(1, 0))).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('inlineWhenIdle: a lone run goes inline, runs under load go to the workers, same results', async () => {
+    const pool = new ModelPool({ threads: 1, inlineWhenIdle: true, maxBatch: 4, maxDelayMs: 0, logSeverityLevel: 4 });
+    try {
+      await pool.load('echo', fixture('echo.onnx'));
+      await pool.load('slow', fixture('matmul-chain.onnx'));
+      const feeds = echoFeeds(3, 9);
+      const want = echoExpected(feeds.x, feeds.id);
+      // One at a time: inline.
+      for (let k = 0; k < 3; k++) expect(Array.from((await pool.run('echo', feeds)).y!)).toEqual(Array.from(want.y));
+      expect(pool.stats()).toMatchObject({ runs: 3, inlineRuns: 3 });
+      // While a slow run is in flight (inline, first), the next ones go to the worker.
+      const slow = pool.run('slow', slowFeeds(2000));
+      const busy = await Promise.all([0, 1, 2].map((k) => pool.run('echo', echoFeeds(4, 10 * k))));
+      busy.forEach((out, k) => expect(Array.from(out.y!)).toEqual(Array.from(echoExpected(echoFeeds(4, 10 * k).x, echoFeeds(4, 10 * k).id).y)));
+      await slow;
+      const stats = pool.stats();
+      expect(stats.runs).toBe(7);
+      expect(stats.inlineRuns).toBeLessThan(7);
+      expect(() => new ModelPool({ inlineWhenIdle: 'yes' as unknown as boolean })).toThrow(/options\.inlineWhenIdle/);
+    } finally {
+      await pool.close();
+    }
   });
 });
