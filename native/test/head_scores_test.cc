@@ -1,7 +1,10 @@
 // head_scores against a naive reference: double dot products, double exp, the weighted sum over
 // heads, on seeded random pools (several heads, projections of different widths, pool sizes that
 // do and do not fill a chunk), plus the argument checks.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -9,6 +12,8 @@
 #include "kindred/backend/registry.h"
 #include "kindred/core/error.h"
 #include "kindred/matching/head_scores.h"
+#include "kindred/matching/pair_weights.h"
+#include "../src/matching/filter_tiles.h"
 
 using namespace kindred;
 using matching::Head;
@@ -94,6 +99,110 @@ TEST(writes_only_its_columns_of_a_strided_output) {
       } else {
         const double want = reference(heads, i, j);
         CHECK(std::fabs(out[i * stride + j] - want) <= kTolerance * want) << i << "," << j;
+      }
+    }
+  }
+}
+
+// Filters of a pool like MatchPool's: gender 0–2, "wants" a bitmask of genders, 1–2 languages of 6.
+struct PoolFilters {
+  std::vector<std::uint8_t> gender;
+  std::vector<std::uint32_t> wants, languages;
+  matching::HardFilters view() const {
+    matching::HardFilters f;
+    f.mutual.push_back({gender.data(), wants.data()});
+    f.overlap.push_back(languages.data());
+    return f;
+  }
+};
+
+PoolFilters random_filters(std::mt19937& rng, std::size_t n, bool ordered) {
+  PoolFilters f{std::vector<std::uint8_t>(n), std::vector<std::uint32_t>(n), std::vector<std::uint32_t>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    f.gender[i] = static_cast<std::uint8_t>(rng() % 3);
+    // Most want one other gender (as in the bundled world); some want any set.
+    f.wants[i] = rng() % 5 != 0 ? 1u << ((f.gender[i] + 1) % 3) : 1u + rng() % 7;
+    f.languages[i] = (1u << (rng() % 6)) | (rng() % 3 == 0 ? 1u << (rng() % 6) : 0u);
+  }
+  if (ordered) {
+    // As MatchPool orders a pool: by gender, then wants.
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return f.gender[a] != f.gender[b] ? f.gender[a] < f.gender[b] : f.wants[a] < f.wants[b];
+    });
+    PoolFilters sorted = f;
+    for (std::size_t k = 0; k < n; ++k) {
+      sorted.gender[k] = f.gender[order[k]];
+      sorted.wants[k] = f.wants[order[k]];
+      sorted.languages[k] = f.languages[order[k]];
+    }
+    return sorted;
+  }
+  return f;
+}
+
+TEST(filter_tiles_never_rule_out_an_allowed_pair) {
+  std::mt19937 rng(21);
+  for (std::size_t n : {1u, 31u, 33u, 200u, 517u}) {
+    for (bool ordered : {false, true}) {
+      const PoolFilters f = random_filters(rng, n, ordered);
+      const matching::HardFilters view = f.view();
+      for (std::size_t tile : {1u, 8u, 32u}) {
+        const matching::FilterTiles tiles(view, n, tile);
+        std::size_t skipped = 0;
+        for (std::size_t a = 0; a < tiles.count(); ++a) {
+          for (std::size_t b = 0; b < tiles.count(); ++b) {
+            CHECK(tiles.may_allow(a, b) == tiles.may_allow(b, a)) << "not symmetric at " << a << "," << b;
+            if (!tiles.may_allow(a, b)) ++skipped;
+          }
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          for (std::size_t j = 0; j < n; ++j) {
+            if (matching::allowed(view, i, j)) {
+              CHECK(tiles.may_allow(i / tile, j / tile)) << "n " << n << " tile " << tile << ": pair " << i << "," << j << " is allowed";
+            } else if (tile == 1) {
+              CHECK(!tiles.may_allow(i, j)) << "single-user tiles are exact: " << i << "," << j;
+            }
+          }
+        }
+        if (ordered && n >= 200 && tile == 32) {
+          CHECK(skipped > 0) << "an ordered pool of " << n << " skipped no tile";
+        }
+      }
+    }
+  }
+}
+
+// With filters, head_scores skips tiles they forbid; after pair_weights the weights are those of
+// the unfiltered path (every allowed entry computed, every forbidden one −∞ whatever was left).
+TEST(skipping_forbidden_tiles_gives_the_same_weights) {
+  std::mt19937 rng(23);
+  for (std::size_t n : {40u, 300u, 1000u}) {
+    for (bool ordered : {false, true}) {
+      std::vector<HeadData> heads{
+          {random_matrix(rng, n, 64, 0.15f), random_matrix(rng, n, 64, 0.15f), 64, {Transform::Kind::kExp, 1.0f, 0.1f}, 1.0f},
+          {random_matrix(rng, n, 16, 0.3f), random_matrix(rng, n, 16, 0.3f), 16, {Transform::Kind::kExp, 1.8f, -2.6f}, 20.0f}};
+      const PoolFilters f = random_filters(rng, n, ordered);
+      const matching::HardFilters view = f.view();
+      const Transform identity{Transform::Kind::kIdentity, 1, 0};
+      for (const auto& info : backend::list()) {
+        if (!info.available) continue;
+        backend::Backend& be = backend::by_name(info.name);
+        std::vector<float> plain(n * n), skipped(n * n, std::numeric_limits<float>::quiet_NaN());
+        matching::head_scores(be, views(heads, n), MutableMatrix(plain.data(), n, n), CancelToken());
+        matching::head_scores(be, views(heads, n), MutableMatrix(skipped.data(), n, n), CancelToken(), &view);
+        matching::pair_weights(MutableMatrix(plain.data(), n, n), identity, view, CancelToken(), 0);
+        matching::pair_weights(MutableMatrix(skipped.data(), n, n), identity, view, CancelToken(), 0);
+        double worst = 0;
+        for (std::size_t k = 0; k < n * n; ++k) {
+          if (std::isinf(plain[k])) {
+            CHECK(std::isinf(skipped[k]) && skipped[k] < 0) << info.name << " entry " << k << " should be forbidden";
+          } else {
+            worst = std::max(worst, std::fabs(double(skipped[k]) - plain[k]) / std::fabs(double(plain[k])));
+          }
+        }
+        CHECK(worst < 1e-6) << info.name << " n=" << n << " worst relative difference " << worst;
       }
     }
   }

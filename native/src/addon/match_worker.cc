@@ -68,7 +68,8 @@ class MatchWorker final : public PromiseWorker {
         backend_used_ = be.info().name;
         auto t0 = Clock::now();
         if (multi) {
-          matching::head_scores(be, job_->heads, weights_, cancel_);
+          // The filters let it skip tiles they forbid entirely (pair_weights sets those to −∞).
+          matching::head_scores(be, job_->heads, weights_, cancel_, &job_->filters);
         } else {
           gemm::pair_scores(be, job_->user, job_->peer, weights_, cancel_);
         }

@@ -8,7 +8,7 @@
 namespace kindred::gemm {
 
 void pair_scores(backend::Backend& backend, ConstMatrix a, ConstMatrix b, MutableMatrix c,
-                 const CancelToken& cancel) {
+                 const CancelToken& cancel, int max_threads) {
   KINDRED_CHECK(a.cols == b.cols, "pair_scores: a has dim ", a.cols, " but b has dim ", b.cols);
   KINDRED_CHECK(c.rows == a.rows && c.cols == b.rows, "pair_scores: out must be ", a.rows, " x ", b.rows,
                 " but is ", c.rows, " x ", c.cols);
@@ -25,7 +25,7 @@ void pair_scores(backend::Backend& backend, ConstMatrix a, ConstMatrix b, Mutabl
     return;
   }
   try {
-    backend.gemm_abt(a, b, c, cancel);
+    backend.gemm_abt(a, b, c, cancel, max_threads);
   } catch (const std::bad_alloc&) {
     KINDRED_THROW(Code::kOutOfMemory, "pair_scores: out of memory on backend '", backend.info().name, "'");
   }

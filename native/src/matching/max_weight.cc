@@ -268,13 +268,24 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
 constexpr std::size_t kSampleStride = 16;
 constexpr std::size_t kMaxSampleRank = 64;
 
-// Row i's sample: `length` consecutive columns from a start spread over the row by a
-// multiplicative hash of i, wrapping around the end; visit(from, to) gets one or two column ranges.
+// Row i's sample: `length` columns in kSamplePieces contiguous stretches spread evenly over the row
+// from a start set by a multiplicative hash of i (wrapping around the end); visit(from, to) gets
+// each column range. Several stretches, because a pool ordered by filter attributes (as MatchPool
+// orders it) puts like users together: one stretch then saw a single group, and the first dual and
+// lists built from it were poor (bundled world, N = 2,000: a 4.6% gap after the first auction
+// instead of 0.3%). Each stretch is still contiguous: a strided sample waited on a miss per line.
+constexpr std::size_t kSamplePieces = 8;
+
 template <typename Visit>
 inline void visit_sample(std::size_t i, std::size_t n, std::size_t length, Visit&& visit) {
-  const std::size_t first = (i * 40503u) % n;
-  visit(first, std::min(n, first + length));
-  if (first + length > n) visit(std::size_t{0}, first + length - n);
+  const std::size_t pieces = std::min(kSamplePieces, std::max<std::size_t>(length, 1));
+  const std::size_t piece = length / pieces, first = (i * 40503u) % n;
+  for (std::size_t p = 0; p < pieces; ++p) {
+    const std::size_t start = (first + p * (n / pieces)) % n;
+    const std::size_t size = p + 1 == pieces ? length - piece * (pieces - 1) : piece;
+    visit(start, std::min(n, start + size));
+    if (start + size > n) visit(std::size_t{0}, start + size - n);
+  }
 }
 
 float sample_threshold(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
@@ -284,10 +295,9 @@ float sample_threshold(const float* __restrict row, std::size_t n, std::size_t s
   if (n < 4 * kSampleStride * rank) return -inf;
   float best[kMaxSampleRank];
   std::size_t size = 0;
-  // One contiguous stretch of n / kSampleStride columns, starting at a different place in each row
-  // (wrapping around), so that no ordering of the pool biases every row alike. Contiguous, because
-  // a strided sample waited on a cache miss per line; this one streams, and the scan that follows
-  // finds it in cache.
+  // n / kSampleStride columns in a few contiguous stretches (visit_sample), starting at a different
+  // place in each row, so that no ordering of the pool biases every row alike; the scan that
+  // follows finds them in cache.
   visit_sample(self, n, n / kSampleStride, [&](std::size_t from, std::size_t to) {
     for (std::size_t j = from; j < to; ++j) {
       const float wj = row[j];

@@ -23,7 +23,7 @@ import { matchEmbeddings } from './match-embeddings.js';
 import { directedPrediction, parseMatchHeads, projectHeads, type MatchHeadSpec } from './match-heads.js';
 import { MatchHistory, type MatchHistoryOptions } from './match-history.js';
 import { MAX_POOL, matchTuning, type MatchTuning } from './match-result.js';
-import { checkBlocked, languageBits, poolFilters, type PoolFilterSettings } from './pool-filters.js';
+import { checkBlocked, filterOrder, languageBits, poolFilters, type PoolFilterSettings } from './pool-filters.js';
 
 /** One user waiting in the pool. */
 export interface PoolUser {
@@ -363,11 +363,15 @@ export class MatchPool {
   async #match(users: readonly PoolUser[], options: MatchPoolCallOptions | undefined): Promise<MatchPoolResult> {
     const start = performance.now();
     const signal = optionalSignal(optionsObject<MatchPoolCallOptions>(options, 'options').signal, 'options.signal');
-    const checked = this.#checkUsers(users);
+    const pool = this.#checkUsers(users);
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+    for (const user of pool) this.#history.remember(user.id, user.side);
+    // From here on, users are in filter order (row k is pool user order[k]): the native scores
+    // skip tiles the filters forbid outright. Answers go back in pool terms.
+    const order = filterOrder(pool);
+    const checked = Array.from(order, (i) => pool[i]!);
     const n = checked.length;
     const ids = checked.map((u) => u.id);
-    for (const user of checked) this.#history.remember(user.id, user.side);
 
     let embedMs = 0;
     let memoryMs = 0;
@@ -423,7 +427,9 @@ export class MatchPool {
       if (degraded.length > 0) this.#counts.degradedCalls++;
       return {
         pairs,
-        unmatched: Array.from(result.unmatched, (i) => ids[i]!),
+        unmatched: Array.from(result.unmatched, (k) => order[k]!)
+          .sort((a, b) => a - b)
+          .map((i) => pool[i]!.id),
         totalWeight: result.totalWeight,
         upperBound: result.upperBound,
         timings: {

@@ -80,3 +80,19 @@ export function poolFilters(users: readonly PoolFilterSettings[], index: Readonl
   }
   return { mutual: [{ attr: gender, accepts: wants }], overlap: [languages], blocked: Int32Array.from(pairs) };
 }
+
+/**
+ * The pool in filter order: by gender, then wants (ties in pool order), as `order[k]` = the pool
+ * index of the k-th user. Users the mutual filter treats alike then sit together, so the native
+ * scores skip the tiles it forbids outright (on the bundled world's pools about half the matrix).
+ * Languages stay mixed within each group: the matcher samples a few stretches of every row, and
+ * a stretch of one language group told it little about a row (sorting by language too left 39%
+ * of the matrix instead of 48%, but a 0.5% wider gap after the first auction).
+ */
+export function filterOrder(users: readonly PoolFilterSettings[]): Int32Array {
+  const n = users.length;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = users[i]!.gender * 2 ** 32 + (users[i]!.wants >>> 0);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  return order.sort((a, b) => keys[a]! - keys[b]! || a - b);
+}

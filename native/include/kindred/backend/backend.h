@@ -29,8 +29,10 @@ class Backend {
 
   // c = a · bᵀ, with a rows×dim, b cols×dim and c rows×cols (all row-major, rows contiguous up to
   // their stride). Shapes are validated by the caller (gemm/pair_scores.h). Polls `cancel` between
-  // tiles. Throws kindred::Error.
-  virtual void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel) = 0;
+  // tiles. Throws kindred::Error. max_threads ≥ 1 caps the CPU threads it may use (1: only the
+  // calling thread, for callers that split the work across threads themselves); 0: its own choice.
+  virtual void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel,
+                        int max_threads = 0) = 0;
 };
 
 }  // namespace kindred::backend

@@ -68,7 +68,7 @@ class BlasBackend final : public Backend {
 
   const BackendInfo& info() const noexcept override { return info_; }
 
-  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel) override {
+  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel, int max_threads = 0) override {
     const std::size_t rows = a.rows, cols = b.rows, dim = a.cols;
     if (rows == 0 || cols == 0) return;
     // CBLAS takes int dimensions: reject what does not fit rather than truncate.
@@ -81,7 +81,7 @@ class BlasBackend final : public Backend {
     const bool by_rows = rows >= cols;
     const std::size_t along = by_rows ? rows : cols;
     const std::size_t macs_per_slice = std::max<std::size_t>(1, mul_or_throw(by_rows ? cols : rows, dim, "gemm size"));
-    const int threads = own_threads_ ? default_thread_count() : 1;
+    const int threads = !own_threads_ ? 1 : max_threads > 0 ? std::min(max_threads, default_thread_count()) : default_thread_count();
     std::size_t chunk = std::max(kMinSliceOfChunk, kMacsPerChunk / macs_per_slice);
     // A GEMM worth a thread start (~2^21 MACs) gets at least one chunk per thread.
     if (threads > 1 && along >= static_cast<std::size_t>(threads) && along >= kMacsWorthAThread / macs_per_slice) {

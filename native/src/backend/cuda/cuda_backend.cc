@@ -171,7 +171,8 @@ class CudaBackend final : public Backend {
 
   const BackendInfo& info() const noexcept override { return info_; }
 
-  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel) override {
+  // max_threads is about CPU threads; the GPU call ignores it.
+  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel, int = 0) override {
     KINDRED_CHECK(a.cols == b.cols && c.rows == a.rows && c.cols == b.rows, "cuda gemm_abt: shapes a ", a.rows,
                   "x", a.cols, ", b ", b.rows, "x", b.cols, ", c ", c.rows, "x", c.cols, " do not match");
     const std::size_t rows = a.rows;

@@ -108,7 +108,7 @@ class PortableBackend final : public Backend {
 
   const BackendInfo& info() const noexcept override { return info_; }
 
-  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel) override {
+  void gemm_abt(ConstMatrix a, ConstMatrix b, MutableMatrix c, const CancelToken& cancel, int max_threads = 0) override {
     const std::size_t rows = a.rows, cols = b.rows, dim = a.cols;
     if (rows == 0 || cols == 0) return;
     if (dim == 0) {
@@ -121,7 +121,7 @@ class PortableBackend final : public Backend {
     pack_b(b, packed.data());
 
     const std::size_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, info_.threads, [&](std::size_t task) {
+    parallel_for(tasks, max_threads > 0 ? std::min(max_threads, info_.threads) : info_.threads, [&](std::size_t task) {
       cancel.throw_if_cancelled();
       const std::size_t row0 = task * kRowsPerTask;
       compute_rows(a, packed.data(), cols, c, row0, std::min(kRowsPerTask, rows - row0));
