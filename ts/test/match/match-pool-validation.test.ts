@@ -6,7 +6,7 @@ import type { UserSideInfo } from '../../src/embed/side-info.js';
 import { parseMatchHeads, projectHeads } from '../../src/match/match-heads.js';
 import { MatchHistory } from '../../src/match/match-history.js';
 import { MatchPool, type PoolUser } from '../../src/match/match-pool.js';
-import { languageBits, poolFilters } from '../../src/match/pool-filters.js';
+import { filterOrder, languageBits, poolFilters } from '../../src/match/pool-filters.js';
 import { InProcessEmbeddingMemory } from '../../src/store/in-process-embedding-memory.js';
 import { randomMatrix, seededRandom } from '../reference/random.js';
 
@@ -178,5 +178,24 @@ describe('MatchHistory', () => {
     expect(history.get('c')!.side).toEqual(side);
     expect(history.evicted).toBe(1);
     expect(() => new MatchHistory({ maxEntries: 0 })).toThrow(expect.objectContaining({ argument: 'options.maxEntries' }));
+  });
+});
+
+describe('filterOrder', () => {
+  it('is a permutation sorted by gender, then wants, with ties in pool order (a naive sort agrees)', () => {
+    const random = seededRandom(41);
+    for (const n of [0, 1, 7, 500]) {
+      const users = Array.from({ length: n }, () => ({
+        gender: Math.floor(random() * 3),
+        wants: 1 + Math.floor(random() * 7),
+        languages: [Math.floor(random() * 4)],
+      }));
+      const order = Array.from(filterOrder(users));
+      const naive = users
+        .map((u, i) => ({ u, i }))
+        .sort((a, b) => a.u.gender - b.u.gender || a.u.wants - b.u.wants || a.i - b.i)
+        .map((x) => x.i);
+      expect(order).toEqual(naive);
+    }
   });
 });
