@@ -106,7 +106,7 @@ export interface MatchPoolOptions {
    * Matcher tuning. Default: the matcher's own below 5,000 users (48 candidates, at most 4 rounds,
    * stopping once the assignment is within 0.2% of its bound), and 96 candidates from 5,000 up. On
    * pools of the synthetic world (hard filters forbid most pairs, so few partners per user are
-   * good) the default reached 99.92% of the exact optimum at N = 2,000 and 99.83% at 3,000; larger
+   * good) the default reached 99.89% of the exact optimum at N = 2,000 and 99.82% at 3,000; larger
    * pools need longer lists (README, "Matcher tuning"). Fewer rounds trade the bound for time.
    */
   matching?: MatchTuning;
