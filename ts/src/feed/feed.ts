@@ -21,7 +21,7 @@ import { withDeadline } from '../store/action-log-deadline.js';
 import { TwiddlerChain, type ItemExplanation, type TwiddleResult } from '../twiddle/twiddler-chain.js';
 import type { RankedCandidate, TwiddleContext, TwiddleOverrides, TwiddlerRegistry, TwiddlerSpec } from '../twiddle/twiddler.js';
 import { AnchorMemo, type MemoAnchor } from './anchor-memo.js';
-import { mergeCandidates, type MergedCandidates } from './candidate-merge.js';
+import { mergeCandidates, type MergedCandidates } from '../retrieve/candidate-merge.js';
 import { rankerOrder } from './ranker-order.js';
 import { finiteVector, ItemCatalogue, type CatalogueEntry, type FeedItem } from './item-catalogue.js';
 

@@ -9,8 +9,11 @@
  */
 import { AbortError, InvalidArgumentError } from '../core/errors.js';
 import { describe, invalidArgument, optionalSignal, optionsObject } from '../core/validate.js';
+import { mergeCandidates } from './candidate-merge.js';
 import { itemId, optionalInteger, topK, vectorRows } from './index-arguments.js';
 import type { ItemHit, ItemId, ItemIndex } from './item-index.js';
+
+export { compareIds } from './candidate-merge.js';
 
 /** A retrieval anchor: a real item (e.g. a PinnerSage medoid), its vector and its importance. */
 export interface Anchor {
@@ -177,26 +180,8 @@ export class AnchorCache {
     const signal = optionalSignal(opts.signal, 'options.signal');
     const lists = await this.#lookup(anchors, kPerAnchor, signal);
 
-    const anchorIds = new Set(anchors.map((a) => a.itemId));
-    const merged = new Map<ItemId, RetrievedCandidate>();
-    anchors.forEach((anchor, a) => {
-      for (const hit of lists[a]!) {
-        if (exclude.has(hit.id) || anchorIds.has(hit.id)) continue;
-        const match: AnchorMatch = { anchorId: anchor.itemId, score: hit.score, importance: anchor.importance };
-        const candidate = merged.get(hit.id);
-        if (candidate === undefined) {
-          merged.set(hit.id, { id: hit.id, score: hit.score, anchors: [match] });
-        } else {
-          candidate.anchors.push(match);
-          if (hit.score > candidate.score) candidate.score = hit.score;
-        }
-      }
-    });
-    const candidates = [...merged.values()];
-    // Array.prototype.sort is stable: equal-score matches keep the anchors' order.
-    for (const c of candidates) c.anchors.sort((x, y) => y.score - x.score);
-    candidates.sort((x, y) => y.score - x.score || compareIds(x.id, y.id));
-    return candidates;
+    const merged = mergeCandidates(anchors, lists, exclude, true);
+    return merged.ids.map((id, p) => ({ id, score: merged.scores[p]!, anchors: merged.matches!(p) }));
   }
 
   async #lookup(
@@ -304,12 +289,6 @@ function cacheKey(version: number, id: ItemId, k: number): string {
   return `${version}\u0000${typeof id === 'number' ? 'n' : 's'}${id}\u0000${k}`;
 }
 
-/** Numbers first (ascending), then strings (code-unit order). */
-export function compareIds(x: ItemId, y: ItemId): number {
-  if (typeof x === 'number') return typeof y === 'number' ? x - y : -1;
-  if (typeof y === 'number') return 1;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 function excludeSet(value: unknown): ReadonlySet<ItemId> {
   if (value === undefined) return new Set();

@@ -1,33 +1,37 @@
 import { describe, expect, it } from 'vitest';
 
-import { mergeCandidates } from '../../src/feed/candidate-merge.js';
-import { AnchorCache } from '../../src/retrieve/anchor-cache.js';
-import type { ItemHit, ItemId, ItemIndex } from '../../src/retrieve/item-index.js';
+import { type AnchorMatch, type RetrievedCandidate } from '../../src/retrieve/anchor-cache.js';
+import { compareIds, mergeCandidates } from '../../src/retrieve/candidate-merge.js';
+import type { ItemHit, ItemId } from '../../src/retrieve/item-index.js';
 import { seededRandom } from '../reference/random.js';
 
-/** An index whose search answers query row q (its first value = q) with the given lists[q]. */
-function scriptedIndex(lists: readonly ItemHit[][]): ItemIndex {
-  return {
-    dim: 1,
-    metric: 'ip',
-    size: 1_000_000,
-    version: 1,
-    add: () => undefined,
-    remove: () => 0,
-    has: () => true,
-    search: async (queries: Float32Array) => Array.from(queries, (q) => lists[q]!.map((h) => ({ ...h }))),
-  } as unknown as ItemIndex;
-}
-
-/** The reference: AnchorCache.retrieve on the same hits. */
-async function reference(lists: ItemHit[][], exclude: Set<ItemId>, anchorIds: ItemId[], importance: number[]) {
-  const cache = new AnchorCache(scriptedIndex(lists), { maxEntries: 100 });
-  const anchors = anchorIds.map((itemId, a) => ({ itemId, vector: Float32Array.of(a), importance: importance[a]! }));
-  return cache.retrieve(anchors, 1000, { exclude });
+/**
+ * The reference: the merge written the obvious way, one object per candidate (AnchorCache.retrieve's
+ * rule: drop excluded items and the anchors' own; best score first, then id; each candidate's
+ * anchors best score first, anchor order on ties).
+ */
+function reference(lists: ItemHit[][], exclude: Set<ItemId>, anchorIds: ItemId[], importance: number[]) {
+  const anchors = new Set(anchorIds);
+  const merged = new Map<ItemId, RetrievedCandidate>();
+  lists.forEach((list, a) => {
+    for (const hit of list) {
+      if (exclude.has(hit.id) || anchors.has(hit.id)) continue;
+      const match: AnchorMatch = { anchorId: anchorIds[a]!, score: hit.score, importance: importance[a]! };
+      const candidate = merged.get(hit.id);
+      if (candidate === undefined) merged.set(hit.id, { id: hit.id, score: hit.score, anchors: [match] });
+      else {
+        candidate.anchors.push(match);
+        candidate.score = Math.max(candidate.score, hit.score);
+      }
+    }
+  });
+  const candidates = [...merged.values()];
+  for (const c of candidates) c.anchors.sort((x, y) => y.score - x.score);
+  return candidates.sort((x, y) => y.score - x.score || compareIds(x.id, y.id));
 }
 
 describe('mergeCandidates', () => {
-  it('gives AnchorCache.retrieve’s candidates, order, best anchor and match lists on seeded random hits', async () => {
+  it('gives the naive merge’s candidates, order, best anchor and match lists on seeded random hits', async () => {
     const leanResults: Array<{ lean: ReturnType<typeof mergeCandidates>; ids: ItemId[]; scores: number[] }> = [];
     for (let seed = 1; seed <= 60; seed++) {
       const random = seededRandom(seed);
@@ -102,7 +106,7 @@ describe('mergeCandidates', () => {
   it('orders negative zero after positive zero and falls back for NaN-free float64 scores', () => {
     const anchors = [{ itemId: 'a', importance: 1 }];
     const merged = mergeCandidates(anchors, [[{ id: 3, score: -0 }, { id: 1, score: 0 }, { id: 2, score: 0.1 }, { id: 0, score: 1e-300 }]], new Set());
-    // −0 and +0 tie (their difference is 0): by id, as AnchorCache.retrieve does.
+    // −0 and +0 tie (their difference is 0): by id, as the naive merge does.
     expect(merged.ids).toEqual([2, 0, 1, 3]);
   });
 });

@@ -1,13 +1,20 @@
 /**
- * The feed's merge of its anchors' neighbour lists into one candidate list: the same result as
- * {@link AnchorCache.retrieve} (an item found by several anchors appears once with the best score;
- * order: best score first, then id), kept in typed arrays. A feed request merges ~5,000 hits into
- * ~2,000 candidates on the event loop; one object per hit and per candidate, and comparator sorts
- * over them, cost more than the rest of the request's glue. Which anchors found an item is kept as
- * a linked list and turned into {@link AnchorMatch} objects only for items an explanation asks about.
+ * The merge of several anchors' neighbour lists into one candidate list (an item found by several
+ * anchors appears once with the best score; order: best score first, then id), kept in typed
+ * arrays. {@link AnchorCache.retrieve} and the feed both use it. A feed request merges ~5,000 hits
+ * into ~2,000 candidates on the event loop; one object per hit and per candidate, and comparator
+ * sorts over them, cost more than the rest of the request's glue. Which anchors found an item is
+ * kept as a linked list and turned into {@link AnchorMatch} objects only for items that ask.
  */
-import { compareIds, type AnchorMatch } from '../retrieve/anchor-cache.js';
-import type { ItemHit, ItemId } from '../retrieve/item-index.js';
+import type { AnchorMatch } from './anchor-cache.js';
+import type { ItemHit, ItemId } from './item-index.js';
+
+/** Numbers first (ascending), then strings (code-unit order). */
+export function compareIds(x: ItemId, y: ItemId): number {
+  if (typeof x === 'number') return typeof y === 'number' ? x - y : -1;
+  if (typeof y === 'number') return 1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 
 /** An anchor as the merge needs it. */
 export interface MergeAnchor {
@@ -26,8 +33,8 @@ export interface MergedCandidates {
   /** The anchor (index into the anchors) that found it with the best score (the first such anchor on ties), by position. */
   readonly bestAnchor: Int32Array;
   /**
-   * Every anchor that found the candidate at `position`, best score first (anchor order on ties), as
-   * {@link AnchorCache.retrieve} lists them; only when the merge was asked to keep them.
+   * Every anchor that found the candidate at `position`, best score first (anchor order on ties);
+   * only when the merge was asked to keep them.
    */
   readonly matches: ((position: number) => AnchorMatch[]) | undefined;
 }
