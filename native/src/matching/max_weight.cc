@@ -32,6 +32,7 @@ constexpr std::size_t kRowsPerTask = 32;
 // auction 13 → 7 and 21 → 13 ms, same weight to ±0.03%; matching_bench's pools: no change). Later
 // rounds start lower still, from prices that are already close.
 constexpr double kFirstEpsilonDivisor = 128.0;
+constexpr double kLaterEpsilonDivisor = 288.0;
 constexpr double kEpsilonFactor = 4.0;
 constexpr double kFinalEpsilonScale = 3e-4;
 // A phase is cut short after this many bids per vertex (a price war on a degenerate instance);
@@ -913,20 +914,25 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   // After an auction, before the next candidate pass, three cheap looks at whether the assignment
   // is already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
   // symmetrizing and auction of another round are saved:
-  //  1. a lower estimate of the dense bound from the symmetric lists plus each row's sample stretch
-  //     (1/kSampleStride of a pass): the auction is ε-optimal on its lists, so only pairs outside
-  //     them leave a gap, and the sample sees some of those; above kSampledGapLimit → go on;
+  //  1. a lower estimate of the dense bound from the symmetric lists plus each row's sample
+  //     stretches (1/kSampleStride of a pass): the auction is ε-optimal on its lists, so only pairs
+  //     outside them leave a gap, and the sample sees some of those; above kSampledGapLimit → go on;
   //  2. the dense bound for the auction's prices (one streaming pass); above kTightenGap → go on;
   //  3. up to kTightenPasses tightening passes (see tighten_bound).
-  // Bundled world at N = 2,000–3,000 and matching_bench's pools at N ≤ 2,000 settle here after one
-  // auction (estimates 0.06–0.32%, dense gaps 0.35–0.55%, 2–3 passes; the matching 99.8–99.9% of
-  // the exact optimum either way); at N = 5,000 (estimate 0.32%, dense 1.6%) and 10,000 (3.3%) a
-  // second round runs, after which the bound pass alone settles them (0.03–0.18%).
+  // With the first dual of guess_dual, the bundled world's pools (N = 2,000–3,000) and
+  // matching_bench's (N = 1,000–10,000) settle here after one auction, mostly at step 2.
+  // Σ y = half the last assignment's weight (σ permutes the prices away): the fractional matching it
+  // stands for, which every settling test compares with a bound.
+  auto half_assignment = [&] {
+    double half = 0.0;
+    for (std::size_t i = 0; i < n; ++i) half += y[i];
+    return half;
+  };
   auto settles_early = [&] {
-    double half_assignment = 0.0, estimate = 0.0;
+    const double half = half_assignment();
+    double estimate = 0.0;
     const std::vector<float> price_f(price.begin(), price.end());
     for (std::size_t i = 0; i < n; ++i) {
-      half_assignment += y[i];
       double best = -price[i];
       for (std::size_t e = graph.offset[i]; e < graph.offset[i + 1]; ++e) {
         best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
@@ -936,12 +942,12 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
       });
       estimate += best + price[i];
     }
-    if (1.0 - half_assignment / (estimate / 2.0) > kSampledGapLimit) return false;
+    if (1.0 - half / (estimate / 2.0) > kSampledGapLimit) return false;
     upper_bound = std::min(upper_bound, dual_bound(w, price, dual, threads, cancel));
-    if (1.0 - half_assignment / upper_bound > kTightenGap) return false;
-    upper_bound = tighten_bound(w, dual, upper_bound, half_assignment, kSettledGap, kTightenPasses, threads, cancel,
-                                 result.tightening_passes);
-    return 1.0 - half_assignment / upper_bound <= kSettledGap;
+    if (1.0 - half / upper_bound > kTightenGap) return false;
+    upper_bound = tighten_bound(w, dual, upper_bound, half, kSettledGap, kTightenPasses, threads, cancel,
+                                result.tightening_passes);
+    return 1.0 - half / upper_bound <= kSettledGap;
   };
   bool settled = false;  // stopped early: upper_bound is already the dual of the final prices
   double previous_gap = std::numeric_limits<double>::infinity();
@@ -957,13 +963,9 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     previous_y = y;
     select_lists();
     if (round > 0) {
-      // Σ y = half the last assignment's weight (σ permutes the prices away): the fractional
-      // matching it stands for. Close enough to this pass's bound (the dual of those same prices)
-      // means another auction would gain almost nothing, and the final bound pass would only
-      // repeat this one.
-      double half_assignment = 0.0;
-      for (std::size_t i = 0; i < n; ++i) half_assignment += y[i];
-      const double gap = 1.0 - half_assignment / upper_bound;
+      // Half the assignment close enough to this pass's bound (the dual of those same prices) means
+      // another auction would gain almost nothing, and the final bound pass would only repeat this one.
+      const double gap = 1.0 - half_assignment() / upper_bound;
       if (gap <= kSettledGap) {
         settled = true;
         break;
@@ -993,7 +995,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     }
     const double final_epsilon = kFinalEpsilonScale * mean_best;
     const double first_epsilon =
-        round == 0 ? max_weight / kFirstEpsilonDivisor : std::max(final_epsilon, max_weight / (kFirstEpsilonDivisor * 2.25));
+        round == 0 ? max_weight / kFirstEpsilonDivisor : std::max(final_epsilon, max_weight / kLaterEpsilonDivisor);
     const auto t0 = std::chrono::steady_clock::now();
     auction(w, graph, price, assigned, first_epsilon, final_epsilon, cancel);
     ++result.auctions;
@@ -1011,10 +1013,8 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   if (!settled) {
     const auto t0 = std::chrono::steady_clock::now();
     upper_bound = std::min(upper_bound, dual_bound(w, price, dual, threads, cancel));
-    double half_assignment = 0.0;
-    for (std::size_t i = 0; i < n; ++i) half_assignment += y[i];
-    upper_bound = tighten_bound(w, dual, upper_bound, half_assignment, kSettledGap, kFinalTightenPasses, threads, cancel,
-                               result.tightening_passes);
+    upper_bound = tighten_bound(w, dual, upper_bound, half_assignment(), kSettledGap, kFinalTightenPasses, threads, cancel,
+                                result.tightening_passes);
     result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const auto repair_start = std::chrono::steady_clock::now();

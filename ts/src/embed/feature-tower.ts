@@ -100,11 +100,8 @@ export class FeatureTower {
     const missing = unfilled.length === n ? users : unfilled.map((i) => users[i]!);
     const out = await this.#pool.run(this.#model, encodeSideInfo(missing), runOptions);
     const computed = { user: out.user!, peer: out.peer! };
-    if (unfilled.length === n) {
-      cache.store(missing, computed);
-      return { rows: n, dim: d, user: computed.user, peer: computed.peer };
-    }
     cache.store(missing, computed);
+    if (unfilled.length === n) return { rows: n, dim: d, user: computed.user, peer: computed.peer };
     unfilled.forEach((i, r) => {
       copyRow(computed.user, r * d, user, i * d, d);
       copyRow(computed.peer, r * d, peer, i * d, d);

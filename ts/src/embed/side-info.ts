@@ -68,8 +68,8 @@ export function readVocab(metadata: Readonly<Record<string, string>>): SideInfoV
 
 interface FieldCheck {
   readonly field: keyof UserSideInfo;
-  readonly input: (typeof sideInfoInputs)[number];
-  /** Ids: integers in [min, max]. Counts (min = max = NaN): finite and ≥ 0. */
+  /** A count (finite and ≥ 0) rather than an id (an integer in [min, max]). */
+  readonly count: boolean;
   readonly min: number;
   readonly max: number;
 }
@@ -88,9 +88,9 @@ function fieldChecks(vocab: SideInfoVocab): FieldCheck[] {
     checks = idFields.map(([field, input]) => {
       const size = vocab[input];
       const [min, max] = size !== undefined ? [input === 'wants' ? 1 : 0, size - 1] : (contractRanges[input] ?? [0, 2 ** 31 - 1]);
-      return { field, input, min, max };
+      return { field, count: false, min, max };
     });
-    for (const [field, input] of countFields) checks.push({ field, input, min: Number.NaN, max: Number.NaN });
+    for (const [field] of countFields) checks.push({ field, count: true, min: 0, max: Number.POSITIVE_INFINITY });
     checksByVocab.set(vocab, checks);
   }
   return checks;
@@ -112,9 +112,9 @@ export function checkSideInfo(
   for (let i = 0; i < users.length; i++) {
     const user = users[i];
     if (typeof user !== 'object' || user === null) throw invalidArgument(rowName(i), 'a side-info object', user);
-    for (const { field, min, max } of checks) {
+    for (const { field, count, min, max } of checks) {
       const value = user[field];
-      if (Number.isNaN(min)) {
+      if (count) {
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
           throw invalidArgument(`${rowName(i)}.${field}`, 'a finite number >= 0', value);
         }

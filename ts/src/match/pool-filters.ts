@@ -94,11 +94,11 @@ export function filterOrder(users: readonly PoolFilterSettings[]): Int32Array {
   // Rank the few distinct (gender, wants) keys, then sort rank·2^16 + index as plain numbers (a
   // typed-array sort without a comparator); n ≤ 46,340 < 2^16.
   const keys = users.map((u) => u.gender * 2 ** 32 + (u.wants >>> 0));
-  const rank = new Map<number, number>();
-  [...new Set(keys)].sort((a, b) => a - b).forEach((key, r) => rank.set(key, r));
   if (n > 65536) {
     return Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
   }
+  const rank = new Map<number, number>();
+  [...new Set(keys)].sort((a, b) => a - b).forEach((key, r) => rank.set(key, r));
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) packed[i] = rank.get(keys[i]!)! * 65536 + i;
   packed.sort();

@@ -27,7 +27,7 @@ struct Head {
 // With `filters` (mutual or overlap ones) on a CPU backend, tiles of 32 × 32 pairs that the filters
 // forbid entirely are skipped: their entries are left as they were, to be set to −∞ by pair_weights
 // like every forbidden pair. Users ordered by their filter attributes make such tiles common (on
-// the bundled world's pools 61% of the matrix). Every entry the filters allow is computed as without
+// the bundled world's pools ordered by gender and wants, about half the matrix). Every entry the filters allow is computed as without
 // `filters` (up to the GEMM's rounding on a smaller block).
 // Throws kInvalidArgument for no heads, shapes that disagree, a weight that is not finite and > 0,
 // or a non-finite w or b; kCancelled when the token fires.

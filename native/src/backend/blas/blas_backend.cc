@@ -81,7 +81,8 @@ class BlasBackend final : public Backend {
     const bool by_rows = rows >= cols;
     const std::size_t along = by_rows ? rows : cols;
     const std::size_t macs_per_slice = std::max<std::size_t>(1, mul_or_throw(by_rows ? cols : rows, dim, "gemm size"));
-    const int threads = !own_threads_ ? 1 : max_threads > 0 ? std::min(max_threads, default_thread_count()) : default_thread_count();
+    int threads = own_threads_ ? default_thread_count() : 1;
+    if (max_threads > 0) threads = std::min(threads, max_threads);
     std::size_t chunk = std::max(kMinSliceOfChunk, kMacsPerChunk / macs_per_slice);
     // A GEMM worth a thread start (~2^21 MACs) gets at least one chunk per thread.
     if (threads > 1 && along >= static_cast<std::size_t>(threads) && along >= kMacsWorthAThread / macs_per_slice) {

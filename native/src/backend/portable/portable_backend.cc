@@ -121,7 +121,8 @@ class PortableBackend final : public Backend {
     pack_b(b, packed.data());
 
     const std::size_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, max_threads > 0 ? std::min(max_threads, info_.threads) : info_.threads, [&](std::size_t task) {
+    const int threads = max_threads > 0 ? std::min(max_threads, info_.threads) : info_.threads;
+    parallel_for(tasks, threads, [&](std::size_t task) {
       cancel.throw_if_cancelled();
       const std::size_t row0 = task * kRowsPerTask;
       compute_rows(a, packed.data(), cols, c, row0, std::min(kRowsPerTask, rows - row0));
