@@ -6,6 +6,7 @@
  * sorts over them, cost more than the rest of the request's glue. Which anchors found an item is
  * kept as a linked list and turned into {@link AnchorMatch} objects only for items that ask.
  */
+import { float32DescendingOrder } from '../core/float32-order.js';
 import type { AnchorMatch } from './anchor-cache.js';
 import type { ItemHit, ItemId } from './item-index.js';
 
@@ -88,13 +89,6 @@ const DENSE_IDS = 1 << 22;
  * Map of ~2,000 ids, grown entry by entry, allocated more than the rest of the merge.
  */
 let slotTable = new Int32Array(0);
-
-/** Candidate counts up to this fit their slot below the score in the composite sort. */
-const SLOT_SPAN = 2 ** 21;
-
-/** A float32 and its bits. */
-const FLOAT32 = new Float32Array(1);
-const FLOAT32_BITS = new Uint32Array(FLOAT32.buffer);
 
 /**
  * Merges `lists[a]` (anchor a's hits) into candidates: hits in `exclude` and the anchors' own items
@@ -194,31 +188,17 @@ export function mergeCandidates(
 
 /**
  * Slots by score, best first, equal scores by id ({@link compareIds}). Scores that are float32
- * values (what the indexes return) sort as one exact float64 per slot, `(top − sortable bits) ·
- * 2^21 + slot`, with a plain numeric sort; runs of equal scores are then put in id order.
- * Other scores take the comparator sort.
+ * values (what the indexes return) take the numeric sort of {@link float32DescendingOrder}; runs
+ * of equal scores are then put in id order. Other scores take the comparator sort.
  */
 function scoreOrder(best: Float64Array, ids: readonly ItemId[], count: number, orderSpace: Int32Array, compositeSpace: Float64Array): Int32Array {
-  const order = orderSpace.subarray(0, count);
-  let float32 = count <= SLOT_SPAN;
-  for (let s = 0; s < count && float32; s++) float32 = Math.fround(best[s]!) === best[s]! && !Object.is(best[s], -0);
-  if (!float32) {
-    for (let s = 0; s < count; s++) order[s] = s;
-    return order.sort((x, y) => best[y]! - best[x]! || compareIds(ids[x]!, ids[y]!));
+  const order = float32DescendingOrder(best, count, orderSpace, compositeSpace);
+  if (order === undefined) {
+    const all = orderSpace.subarray(0, count);
+    for (let s = 0; s < count; s++) all[s] = s;
+    return all.sort((x, y) => best[y]! - best[x]! || compareIds(ids[x]!, ids[y]!));
   }
-  const one = FLOAT32;
-  const bits = FLOAT32_BITS;
-  const composite = compositeSpace.subarray(0, count);
-  for (let s = 0; s < count; s++) {
-    one[0] = best[s]!;
-    const b = bits[0]!;
-    // IEEE order → unsigned order: negatives flip every bit, positives set the sign bit.
-    const sortable = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
-    composite[s] = (0xffffffff - sortable) * SLOT_SPAN + s;
-  }
-  composite.sort();
-  for (let p = 0; p < count; p++) order[p] = composite[p]! % SLOT_SPAN;
-  // Equal scores: by id, as AnchorCache.retrieve orders them.
+  // Equal scores: by id.
   for (let p = 0; p < count; ) {
     let q = p + 1;
     while (q < count && best[order[q]!] === best[order[p]!]) q++;
