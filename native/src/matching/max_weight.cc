@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "best_two.h"
+#include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
 
@@ -208,12 +209,15 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   // the two in one loop made GCC keep the vectors in memory: 8× slower.)
   constexpr std::size_t kScanBlock = 256;
   alignas(32) float v[kScanBlock];
-  std::uint8_t flagged[kScanBlock / 8];
+  // The groups of 8 holding a value above the threshold, listed without a branch (which group is
+  // flagged is unpredictable), with their lanes' bits.
+  std::uint8_t flagged_group[kScanBlock / 8], flagged_lanes[kScanBlock / 8];
   std::size_t j = 0;
   // Whole groups of 8 go through the vector pass, the last block possibly short; only the last
   // n mod 8 columns are left to the scalar loop.
   for (std::size_t groups; (groups = std::min(kScanBlock, n - j) / 8) > 0; j += 8 * groups) {
     const Vec8 bar = zero + threshold;
+    std::size_t flagged = 0;
     for (std::size_t g = 0; g < groups; ++g) {
       Vec8 w8, y8, p8;
       std::memcpy(&w8, row + j + 8 * g, sizeof w8);
@@ -229,10 +233,14 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
       const Mask8 bits = (v8 > bar) & lane_bits;
       const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
       const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
-      flagged[g] = static_cast<std::uint8_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
+      const auto lanes = static_cast<std::uint8_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
+      flagged_group[flagged] = static_cast<std::uint8_t>(g);
+      flagged_lanes[flagged] = lanes;
+      flagged += lanes != 0;
     }
-    for (std::size_t g = 0; g < groups; ++g) {
-      for (unsigned lanes = flagged[g]; lanes != 0; lanes &= lanes - 1) {
+    for (std::size_t f = 0; f < flagged; ++f) {
+      const std::size_t g = flagged_group[f];
+      for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
         const std::size_t t = 8 * g + static_cast<std::size_t>(__builtin_ctz(lanes));
         if (!(v[t] > threshold) || j + t == self) continue;
         buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
@@ -266,55 +274,67 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   return {top, filled, kth};
 }
 
-// A starting threshold for a row's scan, guessed from a sample of one column in kSampleStride: the
-// sample's r-th best reduced weight with r·stride ≈ 2k, so about 2k values of the row beat it and the
-// buffer rarely needs a compaction (which cost more than the scan itself on the first passes, whose
-// rows have no floor yet). Only a guess: when fewer than k beat it, the row is scanned again.
-constexpr std::size_t kSampleStride = 16;
+// Starting thresholds for a row's scan, guessed from the row's sample (one column in
+// kSampleStride): the sample's r-th best reduced weight with r·stride ≈ 2k, so about 2k values of
+// the row beat it and the buffer rarely needs a compaction (which cost more than the scan itself on
+// the first passes, whose rows have no floor yet). Only a guess, and a noisy one (r is small): when
+// fewer than k beat it, the row is scanned again from the sample's (kDeeperRank·r)-th best. Going
+// straight back to −∞ instead (8% of the rows of matching_bench's pools) pushed and compacted the
+// whole row: most of the pass's selection work.
 constexpr std::size_t kMaxSampleRank = 64;
+constexpr std::size_t kDeeperRank = 3;
 
-// Row i's sample: `length` columns in kSamplePieces contiguous stretches spread evenly over the row
-// from a start set by a multiplicative hash of i (wrapping around the end); visit(from, to) gets
-// each column range. Several stretches, because a pool ordered by filter attributes (as MatchPool
-// orders it) puts like users together: one stretch then saw a single group, and the first dual and
-// lists built from it were poor (bundled world, N = 2,000: a 4.6% gap after the first auction
-// instead of 0.3%). Each stretch is still contiguous: a strided sample waited on a miss per line.
-constexpr std::size_t kSamplePieces = 8;
-
-template <typename Visit>
-inline void visit_sample(std::size_t i, std::size_t n, std::size_t length, Visit&& visit) {
-  const std::size_t pieces = std::min(kSamplePieces, std::max<std::size_t>(length, 1));
-  const std::size_t piece = length / pieces, first = (i * 40503u) % n;
-  for (std::size_t p = 0; p < pieces; ++p) {
-    const std::size_t start = (first + p * (n / pieces)) % n;
-    const std::size_t size = p + 1 == pieces ? length - piece * (pieces - 1) : piece;
-    visit(start, std::min(n, start + size));
-    if (start + size > n) visit(std::size_t{0}, start + size - n);
+// Row i's sampled reduced weights w(i,j) − y(j), −∞ for unusable pairs and i's own column, in
+// vectors: branches on whether a pair is forbidden (half of a filtered pool's, in no predictable
+// order) mispredicted on every other value.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void reduce_pieces(const float* __restrict values, const SamplePiece* pieces, std::size_t count,
+                   const float* __restrict y, float* __restrict out) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  for (std::size_t c = 0; c < count; ++c) {
+    const float* yy = y + pieces[c].from;
+    const std::size_t length = pieces[c].to - pieces[c].from;
+    std::size_t j = 0;
+    for (; j + 8 <= length; j += 8) {
+      Vec8 w8, y8;
+      std::memcpy(&w8, values + j, sizeof w8);
+      std::memcpy(&y8, yy + j, sizeof y8);
+      const Mask8 ok = (w8 > zero) & (w8 < infinity);
+      const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
+      std::memcpy(out + j, &v8, sizeof v8);
+    }
+    for (; j < length; ++j) out[j] = values[j] > 0.0f && values[j] < inf ? values[j] - yy[j] : -inf;
+    values += length;
+    out += length;
   }
 }
 
-float sample_threshold(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
-                       std::size_t k) {
-  const float inf = std::numeric_limits<float>::infinity();
-  const std::size_t rank = std::min(kMaxSampleRank, (2 * k + kSampleStride - 1) / kSampleStride);
-  if (n < 4 * kSampleStride * rank) return -inf;
+void sampled_reduced(const RowSample& sample, std::size_t self, const float* __restrict y, float* __restrict out) {
+  SamplePiece pieces[kMaxSamplePieces];
+  const std::size_t count = sample.pieces(self, pieces);
+  reduce_pieces(sample.values(self), pieces, count, y, out);
+  for (std::size_t c = 0, at = 0; c < count; at += pieces[c].to - pieces[c].from, ++c) {
+    if (self >= pieces[c].from && self < pieces[c].to) out[at + self - pieces[c].from] = -std::numeric_limits<float>::infinity();
+  }
+}
+
+// The rank-th best of `values` (1-based, rank ≤ kMaxSampleRank), −∞ when fewer are finite.
+float ranked_value(const float* values, std::size_t count, std::size_t rank) {
+  // The list starts full of −∞, so one test rejects both forbidden pairs and values below the
+  // list's last: once the list has filled, almost every value fails it, a predictable branch.
   float best[kMaxSampleRank];
-  std::size_t size = 0;
-  // n / kSampleStride columns in a few contiguous stretches (visit_sample), starting at a different
-  // place in each row, so that no ordering of the pool biases every row alike; the scan that
-  // follows finds them in cache.
-  visit_sample(self, n, n / kSampleStride, [&](std::size_t from, std::size_t to) {
-    for (std::size_t j = from; j < to; ++j) {
-      const float wj = row[j];
-      if (!(wj > 0.0f && wj < inf) || j == self) continue;
-      const float v = wj - y[j];
-      if (size == rank && !(v > best[rank - 1])) continue;
-      std::size_t t = size < rank ? size++ : rank - 1;
-      for (; t > 0 && best[t - 1] < v; --t) best[t] = best[t - 1];
-      best[t] = v;
-    }
-  });
-  return size == rank ? best[rank - 1] : -inf;
+  std::fill(best, best + rank, -std::numeric_limits<float>::infinity());
+  for (std::size_t j = 0; j < count; ++j) {
+    const float v = values[j];
+    if (!(v > best[rank - 1])) continue;
+    std::size_t t = rank - 1;
+    for (; t > 0 && best[t - 1] < v; --t) best[t] = best[t - 1];
+    best[t] = v;
+  }
+  return best[rank - 1];
 }
 
 // max_j w(i,j) − p(j) over usable pairs, one row, as a pure vector stream.
@@ -337,6 +357,38 @@ float row_best(const float* __restrict row, const float* __restrict p, std::size
   float top = -inf;
   for (; j < n; ++j) {
     if (row[j] > 0.0f && row[j] < inf) top = std::max(top, row[j] - p[j]);
+  }
+  for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
+  return top;
+}
+
+// row_best over one row's sample (values: the sampled weights, stretch after stretch), in one call:
+// the stretches are short (n / 128 columns), and a call per stretch cost more than its values.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+float sampled_best(const float* __restrict values, const SamplePiece* pieces, std::size_t count,
+                   const float* __restrict p) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  Vec8 top8 = minus_infinity;
+  float top = -inf;
+  for (std::size_t c = 0; c < count; ++c) {
+    const float* pp = p + pieces[c].from;
+    const std::size_t length = pieces[c].to - pieces[c].from;
+    std::size_t j = 0;
+    for (; j + 8 <= length; j += 8) {
+      Vec8 w8, p8;
+      std::memcpy(&w8, values + j, sizeof w8);
+      std::memcpy(&p8, pp + j, sizeof p8);
+      const Mask8 ok = (w8 > zero) & (w8 < infinity);
+      const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+      top8 = top8 > q8 ? top8 : q8;
+    }
+    for (; j < length; ++j) {
+      if (values[j] > 0.0f && values[j] < inf) top = std::max(top, values[j] - pp[j]);
+    }
+    values += length;
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   return top;
@@ -414,20 +466,22 @@ double dual_bound(ConstMatrix w, const std::vector<double>& price, std::vector<d
 // 99.913% / worst 99.511% to 99.937% / 99.680%. Each step reads the sample again (1/16 of a pass).
 constexpr int kGuessSteps = 4;
 
-void guess_dual(ConstMatrix w, std::vector<double>& y, int threads, const CancelToken& cancel) {
-  const std::size_t n = w.rows;
-  const std::size_t length = std::max<std::size_t>(1, n / kSampleStride);
+void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, const CancelToken& cancel) {
+  const std::size_t n = y.size();
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  parallel_for(tasks, threads, [&](std::size_t task) {
-    cancel.throw_if_cancelled();
+  // Each step reads only the sample (1/kSampleStride of the matrix, contiguous): below about a
+  // million values a second thread costs more to start than it saves.
+  const int step_threads = n * sample.length() >= (std::size_t{1} << 20) ? threads : 1;
+  parallel_for(tasks, step_threads, [&](std::size_t task) {
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-      const float* row = w.row(i);
       float top = 0.0f;  // unusable pairs never raise it
-      visit_sample(i, n, length, [&](std::size_t from, std::size_t to) {
+      sample.visit(i, [&](std::size_t from, std::size_t to, const float* values) {
         for (std::size_t j = from; j < to; ++j) {
-          const float wj = row[j];
-          if (j != i && wj > top && wj < std::numeric_limits<float>::infinity()) top = wj;
+          // Branch-free: half the pairs of a filtered pool are forbidden, in no predictable order.
+          const float wj = values[j - from];
+          const float v = j != i && wj < std::numeric_limits<float>::infinity() ? wj : 0.0f;
+          top = top > v ? top : v;
         }
       });
       y[i] = top;
@@ -437,14 +491,14 @@ void guess_dual(ConstMatrix w, std::vector<double>& y, int threads, const Cancel
   std::vector<double> next(n);
   for (int step = 0; step < kGuessSteps; ++step) {
     std::copy(y.begin(), y.end(), yf.begin());
-    parallel_for(tasks, threads, [&](std::size_t task) {
+    parallel_for(tasks, step_threads, [&](std::size_t task) {
       cancel.throw_if_cancelled();
       const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
       for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        float best = 0.0f;  // staying single is worth 0
-        visit_sample(i, n, length, [&](std::size_t from, std::size_t to) {
-          best = std::max(best, row_best(w.row(i) + from, yf.data() + from, to - from));
-        });
+        SamplePiece pieces[kMaxSamplePieces];
+        const std::size_t count = sample.pieces(i, pieces);
+        // Staying single is worth 0.
+        const float best = std::max(0.0f, sampled_best(sample.values(i), pieces, count, yf.data()));
         next[i] = (y[i] + static_cast<double>(best)) / 2.0;
       }
     });
@@ -461,17 +515,22 @@ void guess_dual(ConstMatrix w, std::vector<double>& y, int threads, const Cancel
 // updated. The previous list's k members each lost at most |Δy(j)| since, so they all still beat
 // kth − max_{j in list} |Δy(j)|: a safe starting threshold for the scan, and a tight one, because
 // it depends only on this row's own list.
-double select_candidates(ConstMatrix w, const std::vector<double>& price, const std::vector<double>& y,
+double select_candidates(ConstMatrix w, const RowSample& sample, const std::vector<double>& price, const std::vector<double>& y,
                          const std::vector<double>& y_change, std::vector<float>& kth, SparseGraph& graph,
                          std::vector<double>& dual, int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
   // The scan runs in float; DualBound pads the bound for it.
   std::vector<float> yf(y.begin(), y.end());
   DualBound bound(price);
+  // The sampled guesses need enough of a sample: about 4 r-th bests' worth of columns.
+  const std::size_t rank = std::min(kMaxSampleRank, (2 * k + kSampleStride - 1) / kSampleStride);
+  const std::size_t deeper = std::min(kMaxSampleRank, kDeeperRank * rank);
+  const bool guessable = n >= 4 * kSampleStride * rank;
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
     std::vector<Candidate> buffer(8 * k);
+    std::vector<float> reduced(sample.length());
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
       std::int32_t* best_j = graph.neighbours.data() + i * k;
@@ -484,15 +543,23 @@ double select_candidates(ConstMatrix w, const std::vector<double>& price, const 
                               ? previous
                               : static_cast<float>(previous - shift - 1e-5 * (std::fabs(previous) + shift) - 1e-30);
       float* best_w = graph.neighbour_weight.data() + i * k;
-      // Start from the higher of the floor and the sampled guess; when fewer than k values beat it,
-      // fall back to the lower one, then to −∞ (which always fills the list, if the row can).
-      const float guess = sample_threshold(w.row(i), n, i, yf.data(), k);
-      const float starts[3] = {std::max(floor, guess), std::min(floor, guess), -std::numeric_limits<float>::infinity()};
-      RowScan scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, starts[0], buffer, best_j, best_w);
-      for (int attempt = 1; attempt < 3 && scan.filled < k && starts[attempt - 1] != starts[2]; ++attempt) {
-        if (starts[attempt] == starts[attempt - 1]) continue;
-        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, starts[attempt], buffer, best_j, best_w);
+      // Thresholds to try, highest first: the sampled guess (never below the floor), a deeper one
+      // (worked out only when needed), the floor, then −∞ (which always fills the list, if the row
+      // can). The next is tried only while fewer than k values beat the last.
+      float tried = std::numeric_limits<float>::infinity();
+      RowScan scan{};
+      auto scan_from = [&](float threshold) {
+        if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
+        tried = threshold;
+        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, threshold, buffer, best_j, best_w);
+      };
+      if (guessable) {
+        sampled_reduced(sample, i, yf.data(), reduced.data());
+        scan_from(std::max(floor, ranked_value(reduced.data(), reduced.size(), rank)));
+        if (scan.filled < k) scan_from(std::max(floor, ranked_value(reduced.data(), reduced.size(), deeper)));
       }
+      scan_from(floor);
+      scan_from(-std::numeric_limits<float>::infinity());
       kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
       graph.count[i] = static_cast<std::int32_t>(scan.filled);
@@ -894,9 +961,11 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   std::vector<float> kth(n, -std::numeric_limits<float>::infinity());
   std::vector<std::int32_t> assigned(n, kNone);
 
+  const auto sample_start = std::chrono::steady_clock::now();
+  const RowSample sample(w, threads, cancel);
   {
-    const auto t0 = std::chrono::steady_clock::now();
-    guess_dual(w, y, threads, cancel);
+    const auto t0 = sample_start;
+    guess_dual(sample, y, threads, cancel);
     previous_y = y;
     result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -905,7 +974,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   // One dense candidate pass (with the bound of the current prices) and the symmetric lists.
   auto select_lists = [&] {
     const auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, select_candidates(w, price, y, y_change, kth, graph, dual, threads, cancel));
+    upper_bound = std::min(upper_bound, select_candidates(w, sample, price, y, y_change, kth, graph, dual, threads, cancel));
     const auto t1 = std::chrono::steady_clock::now();
     graph.symmetrize(n, threads);
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
@@ -930,18 +999,24 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   };
   auto settles_early = [&] {
     const double half = half_assignment();
-    double estimate = 0.0;
     const std::vector<float> price_f(price.begin(), price.end());
-    for (std::size_t i = 0; i < n; ++i) {
-      double best = -price[i];
-      for (std::size_t e = graph.offset[i]; e < graph.offset[i + 1]; ++e) {
-        best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
+    std::vector<double> row_estimate(n);
+    const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+    parallel_for(tasks, n * sample.length() >= (std::size_t{1} << 20) ? threads : 1, [&](std::size_t task) {
+      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+        double best = -price[i];
+        for (std::size_t e = graph.offset[i]; e < graph.offset[i + 1]; ++e) {
+          best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
+        }
+        SamplePiece pieces[kMaxSamplePieces];
+        const std::size_t count = sample.pieces(i, pieces);
+        best = std::max(best, static_cast<double>(sampled_best(sample.values(i), pieces, count, price_f.data())));
+        row_estimate[i] = best + price[i];
       }
-      visit_sample(i, n, n / kSampleStride, [&](std::size_t from, std::size_t to) {
-        best = std::max(best, static_cast<double>(row_best(w.row(i) + from, price_f.data() + from, to - from)));
-      });
-      estimate += best + price[i];
-    }
+    });
+    double estimate = 0.0;  // summed in row order: the same total on any number of threads
+    for (double e : row_estimate) estimate += e;
     if (1.0 - half / (estimate / 2.0) > kSampledGapLimit) return false;
     upper_bound = std::min(upper_bound, dual_bound(w, price, dual, threads, cancel));
     if (1.0 - half / upper_bound > kTightenGap) return false;
