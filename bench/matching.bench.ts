@@ -45,37 +45,52 @@ function makePool(n: number, seed: number) {
   return { user, peer, gender, wants, languages };
 }
 
+/** Rounds per size: each runs both tasks, and the ratio is taken per round, so that the drift of a
+ * shared VM (the same GEMM moves ±30% over minutes) hits both sides of a ratio alike. */
+const ROUNDS = 5;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 async function benchSize(n: number) {
   const pool = makePool(n, 1234 + n);
   const buffer = new Float32Array(n * n);
-  const iterations = n <= 2000 ? 9 : 3;
+  const iterations = n <= 2000 ? 5 : 2;
   let last: Awaited<ReturnType<typeof matchEmbeddings>> | undefined;
-  const bench = new Bench({ iterations, time: 0, warmupIterations: 1, warmupTime: 0 });
-  bench.add('scores GEMM alone (pairScores, out reused)', async () => {
-    await pairScores(pool.user, pool.peer, { rows: n, cols: n, dim: DIM, out: buffer });
-  });
-  bench.add('matchEmbeddings (buffer reused)', async () => {
-    last = await matchEmbeddings({
-      user: pool.user,
-      peer: pool.peer,
-      n,
-      dim: DIM,
-      transform: { kind: 'exp', w: 0.8, b: 0 },
-      filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }], overlap: [pool.languages] },
-      buffer,
+  const gemms: number[] = [];
+  const wholes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const bench = new Bench({ iterations, time: 0, warmupIterations: 1, warmupTime: 0 });
+    bench.add('scores GEMM alone (pairScores, out reused)', async () => {
+      await pairScores(pool.user, pool.peer, { rows: n, cols: n, dim: DIM, out: buffer });
     });
-  });
-  await bench.run();
-  const p50 = (name: string) => {
-    const task = bench.tasks.find((t) => t.name.startsWith(name))!;
-    return 'latency' in task.result ? task.result.latency.p50 : Number.NaN;
-  };
-  const gemm = p50('scores GEMM');
-  const whole = p50('matchEmbeddings');
+    bench.add('matchEmbeddings (buffer reused)', async () => {
+      last = await matchEmbeddings({
+        user: pool.user,
+        peer: pool.peer,
+        n,
+        dim: DIM,
+        transform: { kind: 'exp', w: 0.8, b: 0 },
+        filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }], overlap: [pool.languages] },
+        buffer,
+      });
+    });
+    await bench.run();
+    const p50 = (name: string) => {
+      const task = bench.tasks.find((t) => t.name.startsWith(name))!;
+      return 'latency' in task.result ? task.result.latency.p50 : Number.NaN;
+    };
+    gemms.push(p50('scores GEMM'));
+    wholes.push(p50('matchEmbeddings'));
+  }
+  const ratios = gemms.map((g, r) => wholes[r]! / g);
   const r = last!;
   console.log(
-    `  N=${String(n).padEnd(6)} GEMM ${gemm.toFixed(1).padStart(8)} ms | whole call ${whole.toFixed(1).padStart(8)} ms = ${(whole / gemm).toFixed(2)}x GEMM` +
-      ` | stages: scores ${r.timings.scores.toFixed(1)}, filters ${r.timings.filters.toFixed(1)}, matching ${r.timings.matching.toFixed(1)} ms` +
+    `  N=${String(n).padEnd(6)} GEMM ${median(gemms).toFixed(1).padStart(8)} ms | whole call ${median(wholes).toFixed(1).padStart(8)} ms` +
+      ` = ${median(ratios).toFixed(2)}x GEMM (median of ${ROUNDS} rounds; ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` +
+      ` | last call: scores ${r.timings.scores.toFixed(1)}, filters ${r.timings.filters.toFixed(1)}, matching ${r.timings.matching.toFixed(1)} ms` +
       ` | ${(100 * (r.totalWeight / r.upperBound)).toFixed(3)}% of upper bound, ${r.pairs.length / 2} pairs, ${r.unmatched.length} unmatched`,
   );
 }

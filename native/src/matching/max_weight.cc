@@ -739,7 +739,8 @@ void assignment_to_matching(ConstMatrix w, const std::vector<std::int32_t>& assi
 // path of length 3), then 2-swaps among candidate neighbours driven by a worklist. Every move
 // strictly raises the total, so it terminates; candidate-edge weights come from the sparse graph,
 // so only the closing edge of a move reads the dense matrix.
-void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>& mate, const CancelToken& cancel) {
+void improve(ConstMatrix w, const SparseGraph& graph, const std::vector<double>& dual, std::vector<std::int32_t>& mate,
+             const CancelToken& cancel) {
   const std::size_t n = w.rows;
   auto dense = [&](std::int32_t a, std::int32_t b) { return usable(w.row(static_cast<std::size_t>(a))[b]); };
   std::vector<double> pair_w(n, 0.0);  // weight of each vertex's current pair, 0 when single
@@ -825,6 +826,7 @@ void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>&
       work.push_back(v);
     }
   };
+  std::vector<std::size_t> open;  // a's candidate edges the dual does not rule out
   std::size_t steps = 0;
   const std::size_t max_steps = static_cast<std::size_t>(kMaxSwapSweeps) * n;
   while (!work.empty() && steps++ < max_steps) {
@@ -836,19 +838,27 @@ void improve(ConstMatrix w, const SparseGraph& graph, std::vector<std::int32_t>&
     if (b == kNone) continue;
     const double wab = pair_w[a];
     // Each candidate's closing edge w(b, d) is one random read of b's row, a cache miss on a large
-    // pool: ask for all of them first so that the misses overlap instead of queueing.
+    // pool. The dual bounds it, w(b, d) ≤ y(b) + y(d), and is nearly tight, so most candidates are
+    // ruled out without the read (N = 10,000: improve 21 → 5 ms, the same moves); the rest are
+    // asked for first, so that their misses overlap instead of queueing.
     const float* row_b = w.row(static_cast<std::size_t>(b));
-    for (std::size_t t = graph.offset[static_cast<std::size_t>(a)]; t < graph.offset[static_cast<std::size_t>(a) + 1]; ++t) {
-      const std::int32_t d = mate[graph.adjacency[t]];
-      if (d != kNone) __builtin_prefetch(row_b + d);
-    }
-    double best_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
-    std::int32_t best_c = kNone;
-    double best_wac = 0, best_wbd = 0;
+    const double least_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
+    open.clear();
     for (std::size_t t = graph.offset[static_cast<std::size_t>(a)]; t < graph.offset[static_cast<std::size_t>(a) + 1]; ++t) {
       const std::int32_t c = graph.adjacency[t];
       const std::int32_t d = mate[c];
       if (c == b || d == kNone || d == a) continue;
+      const double partial = usable(graph.weight[t]) - wab - pair_w[c];
+      if (!(partial + dual[static_cast<std::size_t>(b)] + dual[static_cast<std::size_t>(d)] > least_gain)) continue;
+      __builtin_prefetch(row_b + d);
+      open.push_back(t);
+    }
+    double best_gain = least_gain;
+    std::int32_t best_c = kNone;
+    double best_wac = 0, best_wbd = 0;
+    for (const std::size_t t : open) {
+      const std::int32_t c = graph.adjacency[t];
+      const std::int32_t d = mate[c];
       const double partial = usable(graph.weight[t]) - wab - pair_w[c];
       const double wbd = dense(b, d);
       const double gain = partial + wbd;
@@ -1097,7 +1107,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     exact_small(w, result.mate);
   } else {
     assignment_to_matching(w, assigned, result.mate);
-    improve(w, graph, result.mate, cancel);
+    improve(w, graph, dual, result.mate, cancel);
   }
   result.seconds_repair = std::chrono::duration<double>(std::chrono::steady_clock::now() - repair_start).count();
 
