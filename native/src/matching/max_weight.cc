@@ -204,44 +204,55 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   };
   Vec8 top8 = minus_infinity;
   float top = -inf;
-  // Blocks of kScanBlock columns: a pure vector pass writes the reduced weights and flags the groups
-  // of 8 holding a value above the threshold; a scalar pass then visits only flagged groups. (Mixing
+  // p == nullptr: no bound is wanted (the first pass's prices are all 0, a useless bound).
+  const bool with_bound = p != nullptr;
+  // Blocks of kScanBlock columns: a pure vector pass writes the reduced weights and flags the runs
+  // of 16 holding a value above the threshold; a scalar pass then visits only flagged runs. (Mixing
   // the two in one loop made GCC keep the vectors in memory: 8× slower.)
   constexpr std::size_t kScanBlock = 256;
   alignas(32) float v[kScanBlock];
-  // The groups of 8 holding a value above the threshold, listed without a branch (which group is
+  // The runs of 16 holding a value above the threshold, listed without a branch (which run is
   // flagged is unpredictable), with their lanes' bits.
-  std::uint8_t flagged_group[kScanBlock / 8], flagged_lanes[kScanBlock / 8];
+  std::uint8_t flagged_run[kScanBlock / 16];
+  std::uint16_t flagged_lanes[kScanBlock / 16];
   std::size_t j = 0;
-  // Whole groups of 8 go through the vector pass, the last block possibly short; only the last
-  // n mod 8 columns are left to the scalar loop.
-  for (std::size_t groups; (groups = std::min(kScanBlock, n - j) / 8) > 0; j += 8 * groups) {
+  // Whole runs of 16 go through the vector pass, the last block possibly short; only the last
+  // n mod 16 columns are left to the scalar loop.
+  for (std::size_t runs; (runs = std::min(kScanBlock, n - j) / 16) > 0; j += 16 * runs) {
     const Vec8 bar = zero + threshold;
     std::size_t flagged = 0;
-    for (std::size_t g = 0; g < groups; ++g) {
-      Vec8 w8, y8, p8;
-      std::memcpy(&w8, row + j + 8 * g, sizeof w8);
-      std::memcpy(&y8, y + j + 8 * g, sizeof y8);
-      std::memcpy(&p8, p + j + 8 * g, sizeof p8);
-      const Mask8 ok = (w8 > zero) & (w8 < infinity);
-      const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
-      const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
-      top8 = top8 > q8 ? top8 : q8;
-      std::memcpy(v + 8 * g, &v8, sizeof v8);
-      // One bit per lane above the bar, OR-reduced across the vector: the scalar pass then visits
-      // only those lanes (a flagged group usually holds one or two).
-      const Mask8 bits = (v8 > bar) & lane_bits;
+    for (std::size_t r = 0; r < runs; ++r) {
+      Mask8 above[2];
+      for (std::size_t h = 0; h < 2; ++h) {
+        const std::size_t at = j + 16 * r + 8 * h;
+        Vec8 w8, y8;
+        std::memcpy(&w8, row + at, sizeof w8);
+        std::memcpy(&y8, y + at, sizeof y8);
+        const Mask8 ok = (w8 > zero) & (w8 < infinity);
+        const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
+        if (with_bound) {  // loop-invariant: unswitched
+          Vec8 p8;
+          std::memcpy(&p8, p + at, sizeof p8);
+          const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+          top8 = top8 > q8 ? top8 : q8;
+        }
+        std::memcpy(v + 16 * r + 8 * h, &v8, sizeof v8);
+        above[h] = v8 > bar;
+      }
+      // One bit per lane above the bar, OR-reduced across the vector (16 lanes' bits in one
+      // reduction): the scalar pass then visits only those lanes (a flagged run usually holds one).
+      const Mask8 bits = (above[0] & lane_bits) | (above[1] & (lane_bits << 8));
       const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
       const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
-      const auto lanes = static_cast<std::uint8_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
-      flagged_group[flagged] = static_cast<std::uint8_t>(g);
+      const auto lanes = static_cast<std::uint16_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
+      flagged_run[flagged] = static_cast<std::uint8_t>(r);
       flagged_lanes[flagged] = lanes;
       flagged += lanes != 0;
     }
     for (std::size_t f = 0; f < flagged; ++f) {
-      const std::size_t g = flagged_group[f];
+      const std::size_t r = flagged_run[f];
       for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
-        const std::size_t t = 8 * g + static_cast<std::size_t>(__builtin_ctz(lanes));
+        const std::size_t t = 16 * r + static_cast<std::size_t>(__builtin_ctz(lanes));
         if (!(v[t] > threshold) || j + t == self) continue;
         buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
         if (size == capacity) compact();
@@ -251,7 +262,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   for (; j < n; ++j) {
     const float wj = row[j];
     if (!(wj > 0.0f && wj < inf)) continue;
-    top = std::max(top, wj - p[j]);
+    if (with_bound) top = std::max(top, wj - p[j]);
     const float value = wj - y[j];
     if (value > threshold && j != self) {
       buffer[size++] = {value, static_cast<std::int32_t>(j), wj};
@@ -517,7 +528,7 @@ void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, co
 // it depends only on this row's own list.
 double select_candidates(ConstMatrix w, const RowSample& sample, const std::vector<double>& price, const std::vector<double>& y,
                          const std::vector<double>& y_change, std::vector<float>& kth, SparseGraph& graph,
-                         std::vector<double>& dual, int threads, const CancelToken& cancel) {
+                         bool with_bound, std::vector<double>& dual, int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
   // The scan runs in float; DualBound pads the bound for it.
   std::vector<float> yf(y.begin(), y.end());
@@ -551,7 +562,8 @@ double select_candidates(ConstMatrix w, const RowSample& sample, const std::vect
       auto scan_from = [&](float threshold) {
         if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
         tried = threshold;
-        scan = scan_row(w.row(i), n, i, yf.data(), bound.prices(), k, threshold, buffer, best_j, best_w);
+        scan = scan_row(w.row(i), n, i, yf.data(), with_bound ? bound.prices() : nullptr, k, threshold, buffer, best_j,
+                        best_w);
       };
       if (guessable) {
         sampled_reduced(sample, i, yf.data(), reduced.data());
@@ -563,9 +575,10 @@ double select_candidates(ConstMatrix w, const RowSample& sample, const std::vect
       kth[i] = scan.kth;
       for (std::size_t t = scan.filled; t < k; ++t) best_j[t] = kNone;
       graph.count[i] = static_cast<std::int32_t>(scan.filled);
-      bound.set_row(i, scan.top);
+      if (with_bound) bound.set_row(i, scan.top);
     }
   });
+  if (!with_bound) return std::numeric_limits<double>::infinity();
   bound.duals(dual);
   return bound.total();
 }
@@ -982,9 +995,11 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
   // One dense candidate pass (with the bound of the current prices) and the symmetric lists.
-  auto select_lists = [&] {
+  // The first pass's prices are all 0: its bound would be Σ max_j w(i,j), useless, so it is skipped.
+  auto select_lists = [&](bool with_bound) {
     const auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, select_candidates(w, sample, price, y, y_change, kth, graph, dual, threads, cancel));
+    upper_bound = std::min(upper_bound, select_candidates(w, sample, price, y, y_change, kth, graph, with_bound, dual,
+                                                          threads, cancel));
     const auto t1 = std::chrono::steady_clock::now();
     graph.symmetrize(n, threads);
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
@@ -1046,7 +1061,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     }
     for (std::size_t i = 0; i < n; ++i) y_change[i] = std::fabs(y[i] - previous_y[i]);
     previous_y = y;
-    select_lists();
+    select_lists(round > 0);
     if (round > 0) {
       // Half the assignment close enough to this pass's bound (the dual of those same prices) means
       // another auction would gain almost nothing, and the final bound pass would only repeat this one.
@@ -1064,7 +1079,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
         ++rounds;
         graph.grow(std::min({2 * graph.k, kMaxCandidates, n - 1}), n);
         std::fill(kth.begin(), kth.end(), -std::numeric_limits<float>::infinity());
-        select_lists();
+        select_lists(true);
       }
       previous_gap = gap;
     }
