@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <limits>
 
 #include "best_two.h"
@@ -64,6 +65,8 @@ constexpr std::size_t kMaxCandidates = 256;
 // look-alike users under heavy filters (the bundled world at N = 3,000) a cap of 4 reached 98.7% of
 // the exact optimum and 8 reached 99.6%, at the same speed on matching_bench's pools.
 constexpr std::size_t kIncomingCap = 8;
+// A row's scan buffer holds this many times k candidates before it is compacted.
+constexpr std::size_t kBufferFactor = 8;
 
 
 
@@ -271,10 +274,27 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   const std::size_t filled = std::min(size, k);
-  // The best `filled`, in no particular order (nobody needs one: bids scan whole lists).
+  // The best `filled`, in no particular order (nobody needs one: bids scan whole lists): the k-th
+  // value from a selection on the bare values (a third of the bytes to move), then everything above
+  // it and, of the values equal to it, those with the lowest columns: the set Candidate's order
+  // picks, so the lists stay deterministic.
   if (size > filled) {
-    std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(filled - 1),
-                     buffer.begin() + static_cast<std::ptrdiff_t>(size));
+    float values[kMaxCandidates * kBufferFactor];
+    for (std::size_t t = 0; t < size; ++t) values[t] = buffer[t].value;
+    std::nth_element(values, values + (k - 1), values + size, std::greater<float>());
+    const float cut = values[k - 1];
+    std::size_t kept = 0;
+    for (std::size_t t = 0; t < size; ++t) {
+      if (buffer[t].value > cut) buffer[kept++] = buffer[t];
+    }
+    if (kept < k) {
+      const std::size_t ties_from = kept;
+      for (std::size_t t = kept; t < size; ++t) {
+        if (buffer[t].value == cut) buffer[kept++] = buffer[t];
+      }
+      std::partial_sort(buffer.begin() + static_cast<std::ptrdiff_t>(ties_from), buffer.begin() + static_cast<std::ptrdiff_t>(k),
+                        buffer.begin() + static_cast<std::ptrdiff_t>(kept));
+    }
   }
   float kth = filled == k ? inf : -inf;
   for (std::size_t t = 0; t < filled; ++t) {
@@ -540,7 +560,7 @@ double select_candidates(ConstMatrix w, const RowSample& sample, const std::vect
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
-    std::vector<Candidate> buffer(8 * k);
+    std::vector<Candidate> buffer(kBufferFactor * k);
     std::vector<float> reduced(sample.length());
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
