@@ -17,6 +17,7 @@
 #include "kindred/core/check.h"
 #include "kindred/core/finite.h"
 #include "kindred/core/parallel.h"
+#include "kindred/core/scratch_pool.h"
 
 using namespace kindred;
 
@@ -123,6 +124,47 @@ TEST(first_non_finite_finds_the_first_nan_or_inf) {
       }
     }
   }
+}
+
+// Large scratch arrays come back for the next call; small ones and overflowing counts do not go
+// through the pool; the pool never keeps more than its limit.
+TEST(scratch_pool_reuses_large_blocks) {
+  scratch_release();
+  CHECK(scratch_kept_bytes() == 0);
+  const std::size_t big = kScratchMinBytes * 4;
+  void* first = scratch_allocate(big);
+  CHECK(reinterpret_cast<std::uintptr_t>(first) % 64 == 0);
+  static_cast<char*>(first)[big - 1] = 1;  // the whole block is usable
+  scratch_free(first, big);
+  CHECK(scratch_kept_bytes() >= big);
+  void* again = scratch_allocate(big - 1000);  // fits, wastes little: the same block
+  CHECK(again == first);
+  CHECK(scratch_kept_bytes() == 0);
+  scratch_free(again, big - 1000);
+  void* other = scratch_allocate(big / 4);  // would waste more than half of the big block
+  CHECK(other != again);
+  scratch_free(other, big / 4);
+  void* small = scratch_allocate(100);
+  CHECK(small != nullptr && reinterpret_cast<std::uintptr_t>(small) % 64 == 0);
+  scratch_free(small, 100);
+  ScratchVector<float> values(big / sizeof(float), 2.0f);
+  CHECK(values[0] == 2.0f && values.back() == 2.0f);
+  bool threw = false;
+  try {
+    ScratchAllocator<double>().allocate(std::numeric_limits<std::size_t>::max() / 4);
+  } catch (const std::bad_array_new_length&) {
+    threw = true;
+  }
+  CHECK(threw) << "an element count whose size overflows must throw";
+  scratch_release();
+  CHECK(scratch_kept_bytes() == 0);
+  // The limit: blocks past it are freed, not kept.
+  std::vector<void*> blocks;
+  const std::size_t block = kScratchKeptBytes / 3;
+  for (int b = 0; b < 4; ++b) blocks.push_back(scratch_allocate(block));
+  for (void* b : blocks) scratch_free(b, block);
+  CHECK(scratch_kept_bytes() <= kScratchKeptBytes && scratch_kept_bytes() >= block);
+  scratch_release();
 }
 
 TEST_MAIN()

@@ -13,6 +13,7 @@
 #include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
+#include "kindred/core/scratch_pool.h"
 
 // Vec8 is an AVX-sized vector; it never crosses a non-inlined call, so the ABI note does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -75,15 +76,15 @@ inline double usable(float w) { return (w > 0.0f && w < std::numeric_limits<floa
 
 struct SparseGraph {
   std::size_t k = 0;
-  std::vector<std::int32_t> neighbours;      // n × k top lists (unordered), kNone padded
-  std::vector<float> neighbour_weight;       // w(i, neighbours[i][t]), filled by the dense pass
+  ScratchVector<std::int32_t> neighbours;    // n × k top lists (unordered), kNone padded
+  ScratchVector<float> neighbour_weight;     // w(i, neighbours[i][t]), filled by the dense pass
   std::vector<std::int32_t> count;           // valid entries per top list
   // The lists made (nearly) symmetric, CSR, with each edge's weight: the auction and local search
   // never go back to the dense matrix for a candidate edge. Symmetry matters: with one-way lists,
   // two vertices that would gladly pair can each stay single without violating ε-CS.
-  std::vector<std::size_t> offset;
-  std::vector<std::int32_t> adjacency;
-  std::vector<float> weight;
+  ScratchVector<std::size_t> offset;
+  ScratchVector<std::int32_t> adjacency;
+  ScratchVector<float> weight;
 
   const std::int32_t* of(std::size_t i) const { return neighbours.data() + i * k; }
 
@@ -108,7 +109,7 @@ struct SparseGraph {
       for (std::int32_t t = 0; t < count[i]; ++t) ++in_offset[static_cast<std::size_t>(of(i)[t]) + 1];
     }
     for (std::size_t i = 0; i < n; ++i) in_offset[i + 1] += in_offset[i];
-    std::vector<Edge> incoming(in_offset[n]);
+    ScratchVector<Edge> incoming(in_offset[n]);
     std::vector<std::size_t> fill(in_offset.begin(), in_offset.end() - 1);
     for (std::size_t i = 0; i < n; ++i) {
       for (std::int32_t t = 0; t < count[i]; ++t) {
@@ -123,7 +124,7 @@ struct SparseGraph {
     for (std::size_t i = 0; i < n; ++i) {
       slot[i + 1] = slot[i] + static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
     }
-    std::vector<Edge> edges(slot[n]);
+    ScratchVector<Edge> edges(slot[n]);
     std::vector<std::size_t> kept(n, 0);
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
     const std::size_t workers = std::min<std::size_t>(tasks, static_cast<std::size_t>(std::max(threads, 1)));

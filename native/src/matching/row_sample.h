@@ -11,6 +11,7 @@
 
 #include "kindred/core/cancel.h"
 #include "kindred/core/matrix_view.h"
+#include "kindred/core/scratch_pool.h"
 
 namespace kindred::matching {
 
@@ -75,7 +76,7 @@ class RowSample {
  private:
   std::size_t n_;
   std::size_t length_;
-  std::vector<float> values_;  // n × length, row by row
+  ScratchVector<float> values_;  // n × length, row by row (reused between calls: see scratch_pool.h)
 };
 
 }  // namespace kindred::matching
