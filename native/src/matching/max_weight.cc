@@ -484,8 +484,8 @@ double dual_bound(ConstMatrix w, const std::vector<double>& price, std::vector<d
   return bound.total();
 }
 
-// A first guess of the symmetric dual y, for the first candidate pass, from a sample of each row
-// (the stretches sample_threshold reads, 1/kSampleStride of it). In the optimum's dual a matched
+// A first guess of the symmetric dual y, for the first candidate pass, from each row's sample
+// (RowSample: 1/kSampleStride of the row, copied out once). In the optimum's dual a matched
 // pair splits its weight, y(i) + y(j) = w(i,j), so a vertex that many want is marked expensive from
 // the start; without a guess the first lists all held the same popular users, and on pools of
 // look-alike users two more rounds did not undo it (k = 48, the bundled world at N = 3,000: bound
@@ -495,7 +495,8 @@ double dual_bound(ConstMatrix w, const std::vector<double>& price, std::vector<d
 // partners are all in demand drops. It replaced a flat 0.7 × the sampled best: on matching_bench's
 // pools the first auction then left ~0.3% instead of ~6% at N = 5,000–10,000 (one auction instead
 // of two: matching 341 → 268 ms at 10,000), and 60 generated pools against blossom went from mean
-// 99.913% / worst 99.511% to 99.937% / 99.680%. Each step reads the sample again (1/16 of a pass).
+// 99.913% / worst 99.511% to 99.937% / 99.680%. Each step reads the sample block again (1/16 of
+// the matrix, contiguous).
 constexpr int kGuessSteps = 4;
 
 void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, const CancelToken& cancel) {
@@ -1030,7 +1031,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   // is already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
   // symmetrizing and auction of another round are saved:
   //  1. a lower estimate of the dense bound from the symmetric lists plus each row's sample
-  //     stretches (1/kSampleStride of a pass): the auction is ε-optimal on its lists, so only pairs
+  //     (1/kSampleStride of the matrix): the auction is ε-optimal on its lists, so only pairs
   //     outside them leave a gap, and the sample sees some of those; above kSampledGapLimit → go on;
   //  2. the dense bound for the auction's prices (one streaming pass); above kTightenGap → go on;
   //  3. up to kTightenPasses tightening passes (see tighten_bound).
