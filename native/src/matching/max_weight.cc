@@ -232,11 +232,14 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
         Vec8 w8, y8;
         std::memcpy(&w8, row + at, sizeof w8);
         std::memcpy(&y8, y + at, sizeof y8);
-        const Mask8 ok = (w8 > zero) & (w8 < infinity);
-        const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
+        // No usability mask here: a forbidden pair's −∞ stays −∞, and the rare flagged lane that
+        // holds an unusable weight (≤ 0 or +∞) is dropped by the scalar pass (a quarter fewer
+        // vector operations on the first pass, which has no bound).
+        const Vec8 v8 = w8 - y8;
         if (with_bound) {  // loop-invariant: unswitched
           Vec8 p8;
           std::memcpy(&p8, p + at, sizeof p8);
+          const Mask8 ok = (w8 > zero) & (w8 < infinity);
           const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
           top8 = top8 > q8 ? top8 : q8;
         }
@@ -257,7 +260,7 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
       const std::size_t r = flagged_run[f];
       for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
         const std::size_t t = 16 * r + static_cast<std::size_t>(__builtin_ctz(lanes));
-        if (!(v[t] > threshold) || j + t == self) continue;
+        if (!(v[t] > threshold) || j + t == self || !(row[j + t] > 0.0f && row[j + t] < inf)) continue;
         buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
         if (size == capacity) compact();
       }
