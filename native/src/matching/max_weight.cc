@@ -152,12 +152,15 @@ struct SparseGraph {
     for (std::size_t i = 0; i < n; ++i) offset[i + 1] = offset[i] + kept[i];
     adjacency.resize(offset[n]);
     weight.resize(offset[n]);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t t = 0; t < kept[i]; ++t) {
-        adjacency[offset[i] + t] = edges[slot[i] + t].column;
-        weight[offset[i] + t] = edges[slot[i] + t].weight;
+    parallel_for(tasks, threads, [&](std::size_t task) {
+      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+        for (std::size_t t = 0; t < kept[i]; ++t) {
+          adjacency[offset[i] + t] = edges[slot[i] + t].column;
+          weight[offset[i] + t] = edges[slot[i] + t].weight;
+        }
       }
-    }
+    });
   }
 };
 
