@@ -322,32 +322,46 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
 constexpr std::size_t kMaxSampleRank = 64;
 constexpr std::size_t kDeeperRank = 3;
 
-// Row i's sampled reduced weights w(i,j) − y(j), −∞ for unusable pairs and i's own column, in
-// vectors: branches on whether a pair is forbidden (half of a filtered pool's, in no predictable
+// The reduced weights w − p of a row's sample (values: the sampled weights, stretch after stretch;
+// p indexed by column), −∞ where a weight is unusable: vector(t, v8) for each whole group of 8 and
+// scalar(t, v) for the rest, t counting values from the row's first. In vectors and without
+// branches on usability: whether a pair is forbidden (half of a filtered pool's, in no predictable
 // order) mispredicted on every other value.
+template <typename Vector, typename Scalar>
+__attribute__((always_inline)) inline void visit_reduced(const float* __restrict values, const SamplePiece* pieces,
+                                                         std::size_t count, const float* __restrict p, Vector&& vector,
+                                                         Scalar&& scalar) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
+  std::size_t t = 0;
+  for (std::size_t c = 0; c < count; ++c) {
+    const float* pp = p + pieces[c].from;
+    const std::size_t length = pieces[c].to - pieces[c].from;
+    std::size_t j = 0;
+    for (; j + 8 <= length; j += 8) {
+      Vec8 w8, p8;
+      std::memcpy(&w8, values + t + j, sizeof w8);
+      std::memcpy(&p8, pp + j, sizeof p8);
+      const Mask8 ok = (w8 > zero) & (w8 < infinity);
+      vector(t + j, ok ? w8 - p8 : minus_infinity);
+    }
+    for (; j < length; ++j) {
+      const float w = values[t + j];
+      scalar(t + j, w > 0.0f && w < inf ? w - pp[j] : -inf);
+    }
+    t += length;
+  }
+}
+
+// Row i's sampled reduced weights w(i,j) − y(j), −∞ for unusable pairs, into out.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void reduce_pieces(const float* __restrict values, const SamplePiece* pieces, std::size_t count,
                    const float* __restrict y, float* __restrict out) {
-  const float inf = std::numeric_limits<float>::infinity();
-  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
-  for (std::size_t c = 0; c < count; ++c) {
-    const float* yy = y + pieces[c].from;
-    const std::size_t length = pieces[c].to - pieces[c].from;
-    std::size_t j = 0;
-    for (; j + 8 <= length; j += 8) {
-      Vec8 w8, y8;
-      std::memcpy(&w8, values + j, sizeof w8);
-      std::memcpy(&y8, yy + j, sizeof y8);
-      const Mask8 ok = (w8 > zero) & (w8 < infinity);
-      const Vec8 v8 = ok ? w8 - y8 : minus_infinity;
-      std::memcpy(out + j, &v8, sizeof v8);
-    }
-    for (; j < length; ++j) out[j] = values[j] > 0.0f && values[j] < inf ? values[j] - yy[j] : -inf;
-    values += length;
-    out += length;
-  }
+  visit_reduced(
+      values, pieces, count, y, [&](std::size_t t, const Vec8& v8) { std::memcpy(out + t, &v8, sizeof v8); },
+      [&](std::size_t t, float v) { out[t] = v; });
 }
 
 void sampled_reduced(const RowSample& sample, std::size_t self, const float* __restrict y, float* __restrict out) {
@@ -408,26 +422,11 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 float sampled_best(const float* __restrict values, const SamplePiece* pieces, std::size_t count,
                    const float* __restrict p) {
   const float inf = std::numeric_limits<float>::infinity();
-  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
-  Vec8 top8 = minus_infinity;
+  Vec8 top8 = Vec8{} - inf;
   float top = -inf;
-  for (std::size_t c = 0; c < count; ++c) {
-    const float* pp = p + pieces[c].from;
-    const std::size_t length = pieces[c].to - pieces[c].from;
-    std::size_t j = 0;
-    for (; j + 8 <= length; j += 8) {
-      Vec8 w8, p8;
-      std::memcpy(&w8, values + j, sizeof w8);
-      std::memcpy(&p8, pp + j, sizeof p8);
-      const Mask8 ok = (w8 > zero) & (w8 < infinity);
-      const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
-      top8 = top8 > q8 ? top8 : q8;
-    }
-    for (; j < length; ++j) {
-      if (values[j] > 0.0f && values[j] < inf) top = std::max(top, values[j] - pp[j]);
-    }
-    values += length;
-  }
+  visit_reduced(
+      values, pieces, count, p, [&](std::size_t, const Vec8& q8) { top8 = top8 > q8 ? top8 : q8; },
+      [&](std::size_t, float q) { top = std::max(top, q); });
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   return top;
 }
