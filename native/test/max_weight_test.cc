@@ -12,6 +12,7 @@
 #include "kindred/matching/max_weight.h"
 #include "reference/exact_matching.h"
 #include "../src/matching/best_two.h"
+#include "../src/matching/row_sample.h"
 
 using namespace kindred;
 
@@ -119,6 +120,43 @@ TEST(bid_scan_vector_equals_scalar) {
         << "trial " << trial << " count " << count << ": at " << fast.at << " vs " << slow.at << ", best " << fast.best
         << " vs " << slow.best << ", second " << fast.second << " vs " << slow.second
         << (matching::best_two_is_vectorized() ? " (AVX2)" : " (scalar)");
+  }
+}
+
+// The matcher's row sample: every row's stretches lie inside the row, do not overlap, add up to the
+// sample's length (about n / 16, whole vectors of 8 per stretch from n = 512), and the block holds
+// exactly the matrix's values at those columns, for sizes around every rounding edge.
+TEST(row_sample_copies_each_rows_stretches) {
+  std::mt19937 rng(5);
+  for (std::size_t n : {2u, 17u, 100u, 511u, 512u, 1000u, 1031u, 2048u}) {
+    std::vector<float> w(n * n);
+    for (float& x : w) x = std::uniform_real_distribution<float>(-1, 1)(rng);
+    const matching::RowSample sample(ConstMatrix(w.data(), n, n), 2, CancelToken());
+    const std::size_t length = sample.length();
+    CHECK(length >= std::max<std::size_t>(1, n / matching::kSampleStride) && length <= n) << "n " << n << " length " << length;
+    if (n >= 512) {
+      CHECK(length % (8 * matching::kSamplePieces) == 0) << "n " << n << " length " << length;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      matching::SamplePiece pieces[matching::kMaxSamplePieces];
+      const std::size_t count = sample.pieces(i, pieces);
+      std::vector<char> seen(n, 0);
+      std::size_t total = 0;
+      bool inside = true, disjoint = true, equal = true;
+      for (std::size_t c = 0; c < count; ++c) {
+        inside = inside && pieces[c].from <= pieces[c].to && pieces[c].to <= n;
+        for (std::size_t j = pieces[c].from; j < pieces[c].to && inside; ++j) {
+          disjoint = disjoint && !seen[j];
+          seen[j] = 1;
+          equal = equal && sample.values(i)[total] == w[i * n + j];
+          ++total;
+        }
+      }
+      CHECK(inside && disjoint && equal && total == length)
+          << "n " << n << " row " << i << ": inside " << inside << " disjoint " << disjoint << " equal " << equal
+          << " total " << total << " vs " << length;
+      if (!(inside && disjoint && equal && total == length)) break;
+    }
   }
 }
 
