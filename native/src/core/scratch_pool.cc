@@ -32,18 +32,20 @@ Pool& pool() {
   return *instance;
 }
 
+std::size_t round_up(std::size_t bytes, std::size_t unit) { return (bytes + unit - 1) / unit * unit; }
+
 void* payload(Header* header) { return reinterpret_cast<char*>(header) + kAlign; }
 Header* header_of(void* block) { return reinterpret_cast<Header*>(static_cast<char*>(block) - kAlign); }
 
 Header* new_block(std::size_t bytes) {
-  const std::size_t capacity = (bytes + kAlign - 1) / kAlign * kAlign;
-  const std::size_t total = capacity + kAlign;
-  const std::size_t alignment = total >= kHugePage ? kHugePage : kAlign;
-  void* memory = std::aligned_alloc(alignment, (total + alignment - 1) / alignment * alignment);
+  const std::size_t capacity = round_up(bytes, kAlign);
+  const std::size_t alignment = capacity + kAlign >= kHugePage ? kHugePage : kAlign;
+  const std::size_t size = round_up(capacity + kAlign, alignment);
+  void* memory = std::aligned_alloc(alignment, size);
   if (memory == nullptr) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   // Advice only: where transparent huge pages are off, nothing changes.
-  if (alignment == kHugePage) madvise(memory, (total + alignment - 1) / alignment * alignment, MADV_HUGEPAGE);
+  if (alignment == kHugePage) madvise(memory, size, MADV_HUGEPAGE);
 #endif
   auto* header = static_cast<Header*>(memory);
   header->capacity = capacity;
@@ -54,7 +56,7 @@ Header* new_block(std::size_t bytes) {
 
 void* scratch_allocate(std::size_t bytes) {
   if (bytes < kScratchMinBytes) {
-    void* memory = std::aligned_alloc(kAlign, std::max(kAlign, (bytes + kAlign - 1) / kAlign * kAlign));
+    void* memory = std::aligned_alloc(kAlign, std::max(kAlign, round_up(bytes, kAlign)));
     if (memory == nullptr) throw std::bad_alloc();
     return memory;
   }

@@ -431,6 +431,19 @@ float sampled_best(const float* __restrict values, const SamplePiece* pieces, st
   return top;
 }
 
+// sampled_best over row i of the sample, and how many threads a pass over the whole sample is worth:
+// it is 1/kSampleStride of the matrix, contiguous, and below about a million values a second
+// thread costs more to start than it saves.
+float sample_row_best(const RowSample& sample, std::size_t i, const float* p) {
+  SamplePiece pieces[kMaxSamplePieces];
+  const std::size_t count = sample.pieces(i, pieces);
+  return sampled_best(sample.values(i), pieces, count, p);
+}
+
+int sample_pass_threads(const RowSample& sample, std::size_t n, int threads) {
+  return n * sample.length() >= (std::size_t{1} << 20) ? threads : 1;
+}
+
 // The dual bound Σ(π(i) + p(i)) / 2 for prices p, assembled from each row's best w − p as the dense
 // passes find it in float. π(i) is padded by 2⁻²⁰ of the magnitudes involved, far more than float
 // rounding can take off, so the dual stays feasible.
@@ -507,9 +520,7 @@ constexpr int kGuessSteps = 4;
 void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, const CancelToken& cancel) {
   const std::size_t n = y.size();
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  // Each step reads only the sample (1/kSampleStride of the matrix, contiguous): below about a
-  // million values a second thread costs more to start than it saves.
-  const int step_threads = n * sample.length() >= (std::size_t{1} << 20) ? threads : 1;
+  const int step_threads = sample_pass_threads(sample, n, threads);
   parallel_for(tasks, step_threads, [&](std::size_t task) {
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
@@ -533,10 +544,8 @@ void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, co
       cancel.throw_if_cancelled();
       const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
       for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        SamplePiece pieces[kMaxSamplePieces];
-        const std::size_t count = sample.pieces(i, pieces);
         // Staying single is worth 0.
-        const float best = std::max(0.0f, sampled_best(sample.values(i), pieces, count, yf.data()));
+        const float best = std::max(0.0f, sample_row_best(sample, i, yf.data()));
         next[i] = (y[i] + static_cast<double>(best)) / 2.0;
       }
     });
@@ -1013,12 +1022,9 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
 
   const auto sample_start = std::chrono::steady_clock::now();
   const RowSample sample(w, threads, cancel);
-  {
-    const auto t0 = sample_start;
-    guess_dual(sample, y, threads, cancel);
-    previous_y = y;
-    result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  guess_dual(sample, y, threads, cancel);
+  previous_y = y;
+  result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
   double upper_bound = std::numeric_limits<double>::infinity();
   double max_weight = 0.0, mean_best = 0.0;
   // One dense candidate pass (with the bound of the current prices) and the symmetric lists.
@@ -1054,16 +1060,14 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     const std::vector<float> price_f(price.begin(), price.end());
     std::vector<double> row_estimate(n);
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, n * sample.length() >= (std::size_t{1} << 20) ? threads : 1, [&](std::size_t task) {
+    parallel_for(tasks, sample_pass_threads(sample, n, threads), [&](std::size_t task) {
       const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
       for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
         double best = -price[i];
         for (std::size_t e = graph.offset[i]; e < graph.offset[i + 1]; ++e) {
           best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
         }
-        SamplePiece pieces[kMaxSamplePieces];
-        const std::size_t count = sample.pieces(i, pieces);
-        best = std::max(best, static_cast<double>(sampled_best(sample.values(i), pieces, count, price_f.data())));
+        best = std::max(best, static_cast<double>(sample_row_best(sample, i, price_f.data())));
         row_estimate[i] = best + price[i];
       }
     });

@@ -10,7 +10,7 @@ namespace kindred::matching {
 
 namespace {
 
-// n / kSampleStride columns, rounded up to whole vectors of 8 per stretch where that is at least 8
+// n / kSampleStride columns, rounded up to whole vectors of 8 per stretch once there are at least 32
 // (N = 2,000: 125 → 128): the passes over the sample then have no scalar tail, whose branches on
 // forbidden pairs (half of them, in a filtered pool) mispredicted and doubled their time.
 std::size_t sample_length(std::size_t n) {
