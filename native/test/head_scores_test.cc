@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "kindred/backend/registry.h"
 #include "kindred/core/error.h"
+#include "kindred/matching/filter_order.h"
 #include "kindred/matching/head_scores.h"
 #include "kindred/matching/pair_weights.h"
 #include "../src/matching/filter_tiles.h"
@@ -206,6 +207,81 @@ TEST(skipping_forbidden_tiles_gives_the_same_weights) {
       }
     }
   }
+}
+
+// FilterOrder against the naive rule: the order groups users by (gender, wants) stably, and the
+// reordered filters, blocked ids, rows and mates all say the same thing about the same users.
+TEST(filter_order_renames_filters_rows_and_mates_consistently) {
+  std::mt19937 rng(29);
+  for (std::size_t n : {2u, 37u, 300u}) {
+    const PoolFilters f = random_filters(rng, n, false);
+    matching::HardFilters view = f.view();
+    std::vector<std::int32_t> blocked;
+    for (std::size_t p = 0; p < n; ++p) {
+      blocked.push_back(static_cast<std::int32_t>(rng() % n));
+      blocked.push_back(static_cast<std::int32_t>(rng() % n));
+    }
+    view.blocked = blocked.data();
+    view.blocked_pairs = n;
+    matching::FilterOrder order(view, n);
+    auto key = [&](std::size_t i) { return f.gender[i] * 256u + f.wants[i]; };
+    bool grouped = true;
+    for (std::size_t i = 1; i < n; ++i) grouped = grouped && key(i - 1) <= key(i);
+    CHECK(order.identity() == grouped) << "n " << n;
+    if (order.identity()) continue;
+    const auto& o = order.order();
+    std::vector<std::int32_t> rank(n, -1);
+    for (std::size_t k = 0; k < n; ++k) {
+      CHECK(o[k] >= 0 && static_cast<std::size_t>(o[k]) < n && rank[static_cast<std::size_t>(o[k])] < 0) << "not a permutation at " << k;
+      rank[static_cast<std::size_t>(o[k])] = static_cast<std::int32_t>(k);
+    }
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto a = static_cast<std::size_t>(o[k - 1]), b = static_cast<std::size_t>(o[k]);
+      CHECK(key(a) < key(b) || (key(a) == key(b) && a < b)) << "rows " << k - 1 << "," << k << " out of order";
+    }
+    const matching::HardFilters& r = order.filters();
+    for (std::size_t k = 0; k < n; ++k) {
+      for (std::size_t l = 0; l < n; ++l) {
+        CHECK(matching::allowed(r, k, l) == matching::allowed(view, static_cast<std::size_t>(o[k]), static_cast<std::size_t>(o[l])))
+            << "pair " << k << "," << l;
+      }
+    }
+    CHECK(r.blocked_pairs == n);
+    for (std::size_t p = 0; p < 2 * n; ++p) CHECK(r.blocked[p] == rank[static_cast<std::size_t>(blocked[p])]) << "blocked[" << p << "]";
+    const std::vector<float> m = random_matrix(rng, n, 3, 1.0f);
+    const ConstMatrix rows = order.rows(ConstMatrix(m.data(), n, 3));
+    for (std::size_t k = 0; k < n; ++k) {
+      for (std::size_t c = 0; c < 3; ++c) CHECK(rows.row(k)[c] == m[static_cast<std::size_t>(o[k]) * 3 + c]) << "row " << k;
+    }
+    // Rows 0–1, 2–3, … matched in filter order are the same users matched in pool order.
+    std::vector<std::int32_t> mate(n, -1);
+    for (std::size_t k = 0; k + 1 < n; k += 2) {
+      mate[k] = static_cast<std::int32_t>(k + 1);
+      mate[k + 1] = static_cast<std::int32_t>(k);
+    }
+    order.to_pool_order(mate);
+    for (std::size_t k = 0; k + 1 < n; k += 2) {
+      CHECK(mate[static_cast<std::size_t>(o[k])] == o[k + 1] && mate[static_cast<std::size_t>(o[k + 1])] == o[k]) << "pair " << k;
+    }
+    if (n % 2 == 1) {
+      CHECK(mate[static_cast<std::size_t>(o[n - 1])] == -1);
+    }
+  }
+  // A pool already in filter order is used as it is: no copies.
+  const PoolFilters sorted = random_filters(rng, 200, true);
+  const matching::HardFilters view = sorted.view();
+  matching::FilterOrder same(view, 200);
+  CHECK(same.identity());
+  CHECK(same.filters().mutual[0].attr == sorted.gender.data() && same.filters().overlap[0] == sorted.languages.data());
+  std::vector<float> m(200 * 2, 1.0f);
+  CHECK(same.rows(ConstMatrix(m.data(), 200, 2)).data == m.data());
+  // A blocked id out of range is refused before anything is read through it.
+  const PoolFilters g = random_filters(rng, 50, false);
+  matching::HardFilters bad = g.view();
+  const std::int32_t ids[] = {3, 50};
+  bad.blocked = ids;
+  bad.blocked_pairs = 1;
+  CHECK_THROWS_CODE(matching::FilterOrder(bad, 50), Code::kInvalidArgument);
 }
 
 TEST(rejects_bad_heads) {

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
 #include "kindred/gemm/pair_scores.h"
+#include "kindred/matching/filter_order.h"
 #include "kindred/matching/head_scores.h"
 #include "kindred/matching/max_weight.h"
 #include "kindred/matching/pair_weights.h"
@@ -26,6 +29,22 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// pair_weights names an overflowing pair by its indices in filter order ("at pair (k, l)"): the
+// caller knows the pool's.
+std::string in_pool_indices(const std::string& message, const matching::FilterOrder& order) {
+  const std::string tag = "at pair (";
+  const std::size_t at = message.find(tag);
+  if (order.identity() || at == std::string::npos) return message;
+  const std::size_t first = at + tag.size(), comma = message.find(", ", first);
+  const std::size_t close = comma == std::string::npos ? std::string::npos : message.find(')', comma);
+  if (close == std::string::npos) return message;
+  const std::size_t k = std::strtoull(message.c_str() + first, nullptr, 10);
+  const std::size_t l = std::strtoull(message.c_str() + comma + 2, nullptr, 10);
+  const auto& pool = order.order();
+  if (k >= pool.size() || l >= pool.size()) return message;
+  return message.substr(0, first) + std::to_string(pool[k]) + ", " + std::to_string(pool[l]) + message.substr(close);
 }
 
 // What matchEmbeddings adds on top of matchWeights: the embeddings and how to turn them into weights.
@@ -66,23 +85,33 @@ class MatchWorker final : public PromiseWorker {
         }
         backend::Backend& be = backend::by_name(job_->backend);
         backend_used_ = be.info().name;
+        // Users in filter order (a copy of the inputs unless they already are): the scores, pair
+        // weights and matcher skip the tiles the filters forbid. The mates go back in pool order.
         auto t0 = Clock::now();
-        if (multi) {
-          // The filters let it skip tiles they forbid entirely (pair_weights sets those to −∞).
-          matching::head_scores(be, job_->heads, weights_, cancel_, &job_->filters);
+        order_.emplace(job_->filters, weights_.rows);
+        const matching::HardFilters& filters = order_->filters();
+        std::vector<matching::Head> heads;
+        for (const matching::Head& h : job_->heads) heads.push_back({order_->rows(h.user), order_->rows(h.peer), h.transform, h.weight});
+        // One head goes through head_scores too when filters can forbid whole tiles (on a CPU
+        // backend): its transform then runs on each tile's scores in cache, as for several heads.
+        const bool tiled = (!filters.mutual.empty() || !filters.overlap.empty()) && be.info().kind == backend::Kind::kCpu;
+        if (!multi && tiled) heads.push_back({order_->rows(job_->user), order_->rows(job_->peer), job_->transform, 1.0f});
+        if (!heads.empty()) {
+          matching::head_scores(be, heads, weights_, cancel_, &filters);
         } else {
-          gemm::pair_scores(be, job_->user, job_->peer, weights_, cancel_);
+          gemm::pair_scores(be, order_->rows(job_->user), order_->rows(job_->peer), weights_, cancel_);
         }
         scores_ms_ = ms_since(t0);
         t0 = Clock::now();
         try {
-          // Several heads are already transformed and summed: what is left is Y + Yᵀ and the filters.
+          // Heads are already transformed and summed: what is left is Y + Yᵀ and the filters.
           const matching::Transform identity{matching::Transform::Kind::kIdentity, 1.0f, 0.0f};
-          matching::pair_weights(weights_, multi ? identity : job_->transform, job_->filters, cancel_, 0);
+          matching::pair_weights(weights_, heads.empty() ? job_->transform : identity, filters, cancel_, 0);
         } catch (const Error& e) {
           // The TS layer checked the filters, so what is left is a weight the transform overflowed.
           if (e.code() != Code::kInvalidArgument) throw;
-          failure_.invalid_argument("transform", "a transform that keeps every pair weight finite", e.what());
+          failure_.invalid_argument("transform", "a transform that keeps every pair weight finite",
+                                    in_pool_indices(e.what(), *order_));
           return;
         }
         filters_ms_ = ms_since(t0);
@@ -94,7 +123,10 @@ class MatchWorker final : public PromiseWorker {
         }
       }
       const auto t0 = Clock::now();
-      result_ = matching::max_weight_matching(ConstMatrix(weights_.data, weights_.rows, weights_.cols), tuning_, cancel_);
+      // The weights of an embedding job hold −∞ in the tiles its filters forbid: the matcher skips them.
+      result_ = matching::max_weight_matching(ConstMatrix(weights_.data, weights_.rows, weights_.cols), tuning_, cancel_,
+                                              order_ ? &order_->filters() : nullptr);
+      if (order_) order_->to_pool_order(result_.mate);
       matching_ms_ = ms_since(t0);
     });
   }
@@ -111,6 +143,11 @@ class MatchWorker final : public PromiseWorker {
     out.Set("scoresMs", scores_ms_);
     out.Set("filtersMs", filters_ms_);
     out.Set("matchingMs", matching_ms_);
+    if (order_ && !order_->identity()) {
+      Napi::Int32Array order = Napi::Int32Array::New(env, order_->order().size());
+      std::copy(order_->order().begin(), order_->order().end(), order.Data());
+      out.Set("bufferOrder", order);
+    }
     return out;
   }
 
@@ -120,6 +157,7 @@ class MatchWorker final : public PromiseWorker {
   CancelToken cancel_;
   std::unique_ptr<EmbeddingJob> job_;
   matching::MaxWeightResult result_;
+  std::optional<matching::FilterOrder> order_;  // the users' order in weights_ (matchEmbeddings)
   std::string backend_used_;
   double scores_ms_ = 0, filters_ms_ = 0, matching_ms_ = 0;
 };

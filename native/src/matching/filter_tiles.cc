@@ -35,4 +35,27 @@ bool FilterTiles::may_allow(std::size_t a, std::size_t b) const noexcept {
   return true;
 }
 
+std::vector<ColumnRun> FilterTiles::column_runs(std::size_t a, std::size_t n) const {
+  std::vector<ColumnRun> runs;
+  for (std::size_t b = 0; b < tiles_; ++b) {
+    if (!may_allow(a, b)) continue;
+    const std::size_t begin = b * tile_, end = std::min(n, begin + tile_);
+    if (!runs.empty() && runs.back().end == begin) {
+      runs.back().end = end;
+    } else {
+      runs.push_back({begin, end});
+    }
+  }
+  return runs;
+}
+
+bool FilterTiles::may_allow_users(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) const noexcept {
+  for (std::size_t a = i0 / tile_; a <= (i1 - 1) / tile_; ++a) {
+    for (std::size_t b = j0 / tile_; b <= (j1 - 1) / tile_; ++b) {
+      if (may_allow(a, b)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace kindred::matching

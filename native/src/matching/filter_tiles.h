@@ -13,6 +13,11 @@
 
 namespace kindred::matching {
 
+// Columns [begin, end) of the pair matrix.
+struct ColumnRun {
+  std::size_t begin, end;
+};
+
 class FilterTiles {
  public:
   FilterTiles(const HardFilters& filters, std::size_t n, std::size_t tile);
@@ -21,6 +26,11 @@ class FilterTiles {
   std::size_t count() const noexcept { return tiles_; }
   // Symmetric: may_allow(a, b) == may_allow(b, a).
   bool may_allow(std::size_t a, std::size_t b) const noexcept;
+  // Whether the users [i0, i1) × [j0, j1) (non-empty ranges, in users, not tiles) may hold an
+  // allowed pair: may_allow for some tile pair they touch.
+  bool may_allow_users(std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) const noexcept;
+  // The columns row tile `a` may allow, as runs of whole tiles (adjacent ones merged) within [0, n).
+  std::vector<ColumnRun> column_runs(std::size_t a, std::size_t n) const;
 
  private:
   std::size_t tile_, tiles_, mutual_, overlap_;

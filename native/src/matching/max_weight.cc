@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "best_two.h"
+#include "filter_tiles.h"
 #include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
@@ -164,6 +165,40 @@ struct SparseGraph {
   }
 };
 
+// Where each row may hold usable weights: every column, or, given the filters the weights were
+// built with, the columns of the filter tiles its own tile may allow (the rest is −∞). The dense
+// passes read only those: on a pool in filter order (MatchPool's, matchEmbeddings') they skip about
+// a third to a half of the matrix.
+class RowColumns {
+ public:
+  RowColumns(const HardFilters* filters, std::size_t n) {
+    if (filters == nullptr || (filters->mutual.empty() && filters->overlap.empty()) || n <= kFilterTile) {
+      tile_ = std::max<std::size_t>(n, 1);
+      runs_.push_back({0, n});
+      offset_ = {0, 1};
+      return;
+    }
+    const FilterTiles tiles(*filters, n, kFilterTile);
+    tile_ = kFilterTile;
+    offset_.push_back(0);
+    for (std::size_t a = 0; a < tiles.count(); ++a) {
+      for (const ColumnRun& run : tiles.column_runs(a, n)) runs_.push_back(run);
+      offset_.push_back(runs_.size());
+    }
+  }
+
+  // Row i's runs: runs(i) points at count(i) of them, in column order.
+  const ColumnRun* runs(std::size_t i) const noexcept { return runs_.data() + offset_[i / tile_]; }
+  std::size_t count(std::size_t i) const noexcept { return offset_[i / tile_ + 1] - offset_[i / tile_]; }
+
+ private:
+  // As pair_weights' and head_scores' tiles: the blocks they skipped are the ones skipped here.
+  static constexpr std::size_t kFilterTile = 32;
+  std::size_t tile_ = 1;
+  std::vector<std::size_t> offset_;
+  std::vector<ColumnRun> runs_;
+};
+
 // Eight floats as one GCC/Clang vector (one AVX register in the x86-64-v3 clone).
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef std::int32_t Mask8 __attribute__((vector_size(32)));
@@ -191,9 +226,9 @@ struct Candidate {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, const float* __restrict y,
-                 const float* __restrict p, std::size_t k, float floor, std::vector<Candidate>& buffer,
-                 std::int32_t* __restrict best_j, float* __restrict best_w) {
+RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_t span_count, std::size_t self,
+                 const float* __restrict y, const float* __restrict p, std::size_t k, float floor,
+                 std::vector<Candidate>& buffer, std::int32_t* __restrict best_j, float* __restrict best_w) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
   const Mask8 lane_bits = {1, 2, 4, 8, 16, 32, 64, 128};
@@ -222,61 +257,64 @@ RowScan scan_row(const float* __restrict row, std::size_t n, std::size_t self, c
   // flagged is unpredictable), with their lanes' bits.
   std::uint8_t flagged_run[kScanBlock / 16];
   std::uint16_t flagged_lanes[kScanBlock / 16];
-  std::size_t j = 0;
-  // Whole runs of 16 go through the vector pass, the last block possibly short; only the last
-  // n mod 16 columns are left to the scalar loop.
-  for (std::size_t runs; (runs = std::min(kScanBlock, n - j) / 16) > 0; j += 16 * runs) {
-    const Vec8 bar = zero + threshold;
-    std::size_t flagged = 0;
-    for (std::size_t r = 0; r < runs; ++r) {
-      Mask8 above[2];
-      for (std::size_t h = 0; h < 2; ++h) {
-        const std::size_t at = j + 16 * r + 8 * h;
-        Vec8 w8, y8;
-        std::memcpy(&w8, row + at, sizeof w8);
-        std::memcpy(&y8, y + at, sizeof y8);
-        // No usability mask here: a forbidden pair's −∞ stays −∞, and the rare flagged lane that
-        // holds an unusable weight (≤ 0 or +∞) is dropped by the scalar pass (a quarter fewer
-        // vector operations on the first pass, which has no bound).
-        const Vec8 v8 = w8 - y8;
-        if (with_bound) {  // loop-invariant: unswitched
-          Vec8 p8;
-          std::memcpy(&p8, p + at, sizeof p8);
-          const Mask8 ok = (w8 > zero) & (w8 < infinity);
-          const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
-          top8 = top8 > q8 ? top8 : q8;
+  for (std::size_t span = 0; span < span_count; ++span) {
+    std::size_t j = spans[span].begin;
+    const std::size_t end = spans[span].end;
+    // Whole runs of 16 go through the vector pass, the last block possibly short; only the last
+    // span's (end − begin) mod 16 columns are left to the scalar loop.
+    for (std::size_t runs; (runs = std::min(kScanBlock, end - j) / 16) > 0; j += 16 * runs) {
+      const Vec8 bar = zero + threshold;
+      std::size_t flagged = 0;
+      for (std::size_t r = 0; r < runs; ++r) {
+        Mask8 above[2];
+        for (std::size_t h = 0; h < 2; ++h) {
+          const std::size_t at = j + 16 * r + 8 * h;
+          Vec8 w8, y8;
+          std::memcpy(&w8, row + at, sizeof w8);
+          std::memcpy(&y8, y + at, sizeof y8);
+          // No usability mask here: a forbidden pair's −∞ stays −∞, and the rare flagged lane that
+          // holds an unusable weight (≤ 0 or +∞) is dropped by the scalar pass (a quarter fewer
+          // vector operations on the first pass, which has no bound).
+          const Vec8 v8 = w8 - y8;
+          if (with_bound) {  // loop-invariant: unswitched
+            Vec8 p8;
+            std::memcpy(&p8, p + at, sizeof p8);
+            const Mask8 ok = (w8 > zero) & (w8 < infinity);
+            const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
+            top8 = top8 > q8 ? top8 : q8;
+          }
+          std::memcpy(v + 16 * r + 8 * h, &v8, sizeof v8);
+          above[h] = v8 > bar;
         }
-        std::memcpy(v + 16 * r + 8 * h, &v8, sizeof v8);
-        above[h] = v8 > bar;
+        // One bit per lane above the bar, OR-reduced across the vector (16 lanes' bits in one
+        // reduction): the scalar pass then visits only those lanes (a flagged run usually holds one).
+        const Mask8 bits = (above[0] & lane_bits) | (above[1] & (lane_bits << 8));
+        const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
+        const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
+        const auto lanes = static_cast<std::uint16_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
+        flagged_run[flagged] = static_cast<std::uint8_t>(r);
+        flagged_lanes[flagged] = lanes;
+        flagged += lanes != 0;
       }
-      // One bit per lane above the bar, OR-reduced across the vector (16 lanes' bits in one
-      // reduction): the scalar pass then visits only those lanes (a flagged run usually holds one).
-      const Mask8 bits = (above[0] & lane_bits) | (above[1] & (lane_bits << 8));
-      const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
-      const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
-      const auto lanes = static_cast<std::uint16_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
-      flagged_run[flagged] = static_cast<std::uint8_t>(r);
-      flagged_lanes[flagged] = lanes;
-      flagged += lanes != 0;
+      for (std::size_t f = 0; f < flagged; ++f) {
+        const std::size_t r = flagged_run[f];
+        for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
+          const std::size_t t = 16 * r + static_cast<std::size_t>(__builtin_ctz(lanes));
+          if (!(v[t] > threshold) || j + t == self || !(row[j + t] > 0.0f && row[j + t] < inf)) continue;
+          buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
+          if (size == capacity) compact();
+        }
+      }
     }
-    for (std::size_t f = 0; f < flagged; ++f) {
-      const std::size_t r = flagged_run[f];
-      for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
-        const std::size_t t = 16 * r + static_cast<std::size_t>(__builtin_ctz(lanes));
-        if (!(v[t] > threshold) || j + t == self || !(row[j + t] > 0.0f && row[j + t] < inf)) continue;
-        buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
+    for (; j < end; ++j) {
+      const float wj = row[j];
+      if (!(wj > 0.0f && wj < inf)) continue;
+      if (with_bound) top = std::max(top, wj - p[j]);
+      const float value = wj - y[j];
+      if (value > threshold && j != self) {
+        buffer[size++] = {value, static_cast<std::int32_t>(j), wj};
         if (size == capacity) compact();
       }
-    }
-  }
-  for (; j < n; ++j) {
-    const float wj = row[j];
-    if (!(wj > 0.0f && wj < inf)) continue;
-    if (with_bound) top = std::max(top, wj - p[j]);
-    const float value = wj - y[j];
-    if (value > threshold && j != self) {
-      buffer[size++] = {value, static_cast<std::int32_t>(j), wj};
-      if (size == capacity) compact();
     }
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
@@ -486,8 +524,8 @@ class DualBound {
 // The dual bound for prices p alone: a streaming pass at memory speed, run after the last auction
 // (whose prices the candidate passes never see) and by the tightening passes. Writes the dual it
 // sums to `dual` (not `price` itself).
-double dual_bound(ConstMatrix w, const std::vector<double>& price, std::vector<double>& dual, int threads,
-                  const CancelToken& cancel) {
+double dual_bound(ConstMatrix w, const RowColumns& columns, const std::vector<double>& price, std::vector<double>& dual,
+                  int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows;
   DualBound bound(price);
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
@@ -495,7 +533,12 @@ double dual_bound(ConstMatrix w, const std::vector<double>& price, std::vector<d
     cancel.throw_if_cancelled();
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-      bound.set_row(i, row_best(w.row(i), bound.prices(), n));
+      float top = -std::numeric_limits<float>::infinity();
+      const ColumnRun* runs = columns.runs(i);
+      for (std::size_t r = 0; r < columns.count(i); ++r) {
+        top = std::max(top, row_best(w.row(i) + runs[r].begin, bound.prices() + runs[r].begin, runs[r].end - runs[r].begin));
+      }
+      bound.set_row(i, top);
     }
   });
   bound.duals(dual);
@@ -562,7 +605,8 @@ void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, co
 // updated. The previous list's k members each lost at most |Δy(j)| since, so they all still beat
 // kth − max_{j in list} |Δy(j)|: a safe starting threshold for the scan, and a tight one, because
 // it depends only on this row's own list.
-double select_candidates(ConstMatrix w, const RowSample& sample, const std::vector<double>& price, const std::vector<double>& y,
+double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSample& sample, const std::vector<double>& price,
+                         const std::vector<double>& y,
                          const std::vector<double>& y_change, std::vector<float>& kth, SparseGraph& graph,
                          bool with_bound, std::vector<double>& dual, int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows, k = graph.k;
@@ -598,8 +642,8 @@ double select_candidates(ConstMatrix w, const RowSample& sample, const std::vect
       auto scan_from = [&](float threshold) {
         if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
         tried = threshold;
-        scan = scan_row(w.row(i), n, i, yf.data(), with_bound ? bound.prices() : nullptr, k, threshold, buffer, best_j,
-                        best_w);
+        scan = scan_row(w.row(i), columns.runs(i), columns.count(i), i, yf.data(), with_bound ? bound.prices() : nullptr, k,
+                        threshold, buffer, best_j, best_w);
       };
       if (guessable) {
         sampled_reduced(sample, i, yf.data(), reduced.data());
@@ -626,11 +670,11 @@ double select_candidates(ConstMatrix w, const RowSample& sample, const std::vect
 // outside them. Bundled world, N = 2,000, after one auction: 87,363 → 87,152 → 87,082 → 87,051 in
 // three passes; a second round (auction + candidate pass, ~5× the cost) reached 87,021. Stops once
 // `half` (half the assignment's weight) is within `gap` of the bound, or after `passes`.
-double tighten_bound(ConstMatrix w, std::vector<double>& dual, double bound, double half, double gap, int passes,
-                     int threads, const CancelToken& cancel, int& passes_run) {
+double tighten_bound(ConstMatrix w, const RowColumns& columns, std::vector<double>& dual, double bound, double half,
+                     double gap, int passes, int threads, const CancelToken& cancel, int& passes_run) {
   std::vector<double> next;
   for (int t = 0; t < passes && 1.0 - half / bound > gap; ++t) {
-    bound = std::min(bound, dual_bound(w, dual, next, threads, cancel));
+    bound = std::min(bound, dual_bound(w, columns, dual, next, threads, cancel));
     dual.swap(next);
     ++passes_run;
   }
@@ -997,7 +1041,8 @@ std::string weights_problem(ConstMatrix w) {
   return "";
 }
 
-MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& options, const CancelToken& cancel) {
+MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& options, const CancelToken& cancel,
+                                    const HardFilters* filters) {
   KINDRED_CHECK(w.rows == w.cols, "max_weight_matching: weights must be square but are ", w.rows, " x ", w.cols);
   KINDRED_CHECK(options.candidates >= 2 && options.candidates <= 256, "max_weight_matching: candidates must be in [2, 256] but is ",
                 options.candidates);
@@ -1021,6 +1066,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   std::vector<std::int32_t> assigned(n, kNone);
 
   const auto sample_start = std::chrono::steady_clock::now();
+  const RowColumns columns(filters, n);
   const RowSample sample(w, threads, cancel);
   guess_dual(sample, y, threads, cancel);
   previous_y = y;
@@ -1031,7 +1077,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   // The first pass's prices are all 0: its bound would be Σ max_j w(i,j), useless, so it is skipped.
   auto select_lists = [&](bool with_bound) {
     const auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, select_candidates(w, sample, price, y, y_change, kth, graph, with_bound, dual,
+    upper_bound = std::min(upper_bound, select_candidates(w, columns, sample, price, y, y_change, kth, graph, with_bound, dual,
                                                           threads, cancel));
     const auto t1 = std::chrono::steady_clock::now();
     graph.symmetrize(n, threads);
@@ -1074,9 +1120,9 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     double estimate = 0.0;  // summed in row order: the same total on any number of threads
     for (double e : row_estimate) estimate += e;
     if (1.0 - half / (estimate / 2.0) > kSampledGapLimit) return false;
-    upper_bound = std::min(upper_bound, dual_bound(w, price, dual, threads, cancel));
+    upper_bound = std::min(upper_bound, dual_bound(w, columns, price, dual, threads, cancel));
     if (1.0 - half / upper_bound > kTightenGap) return false;
-    upper_bound = tighten_bound(w, dual, upper_bound, half, kSettledGap, kTightenPasses, threads, cancel,
+    upper_bound = tighten_bound(w, columns, dual, upper_bound, half, kSettledGap, kTightenPasses, threads, cancel,
                                 result.tightening_passes);
     return 1.0 - half / upper_bound <= kSettledGap;
   };
@@ -1143,8 +1189,8 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   }
   if (!settled) {
     const auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, dual_bound(w, price, dual, threads, cancel));
-    upper_bound = tighten_bound(w, dual, upper_bound, half_assignment(), kSettledGap, kFinalTightenPasses, threads, cancel,
+    upper_bound = std::min(upper_bound, dual_bound(w, columns, price, dual, threads, cancel));
+    upper_bound = tighten_bound(w, columns, dual, upper_bound, half_assignment(), kSettledGap, kFinalTightenPasses, threads, cancel,
                                 result.tightening_passes);
     result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

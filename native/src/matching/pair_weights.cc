@@ -14,12 +14,14 @@
 #include <iomanip>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
+#include "filter_tiles.h"
 
 namespace kindred::matching {
 namespace {
@@ -271,7 +273,17 @@ struct Pass {
   std::vector<PaddedMutual> mutual;
   std::vector<std::vector<std::uint32_t>> overlap;
   BlockedSet blocked;
+  // Tiles the mutual and overlap filters forbid outright (null without such filters): their blocks
+  // are set to −∞ without reading the scores, which head_scores may not even have written there.
+  const FilterTiles* tiles;
 };
+
+// Users per forbidden-tile summary: as head_scores' tiles, so the blocks it skipped are skipped here.
+constexpr std::size_t kFilterTile = 32;
+
+KINDRED_PW_INLINE void fill_forbidden(float* at, std::size_t stride, std::size_t rows, std::size_t cols) {
+  for (std::size_t r = 0; r < rows; ++r) std::fill_n(at + r * stride, cols, kNegInf);
+}
 
 // --- the kernel ----------------------------------------------------------------------------------
 // One block pair: rows [bi, bi+8) × columns [bj, bj+8) at `a` (row stride lda) and its mirror at `b`
@@ -344,6 +356,12 @@ KINDRED_PW_INLINE std::size_t walk_strip(const Pass& pass, std::size_t bi, std::
     const bool self = bi == bj;
     float* a = s.row(bi) + bj;
     float* b = s.row(bj) + bi;
+    if (pass.tiles != nullptr && !pass.tiles->may_allow_users(bi, bi + rows, bj, bj + cols)) {
+      // What block_pair would store: every lane masked out.
+      fill_forbidden(a, s.stride, rows, cols);
+      fill_forbidden(b, s.stride, cols, rows);
+      continue;
+    }
     bool done;
     if (rows == kBlock && cols == kBlock) {
       done = block_pair<kKind, kFma>(pass, bi, bj, rows, cols, a, s.stride, b, s.stride, self, &count);
@@ -581,8 +599,10 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
   const std::size_t n = scores.rows;
   if (threads <= 0) threads = default_thread_count();
 
+  std::optional<FilterTiles> forbidden_tiles;
+  if (!filters.mutual.empty() || !filters.overlap.empty()) forbidden_tiles.emplace(filters, n, kFilterTile);
   Pass pass{scores, transform, exp_args(transform.w, transform.b), &filters, {}, {},
-            BlockedSet(filters.blocked, filters.blocked_pairs)};
+            BlockedSet(filters.blocked, filters.blocked_pairs), forbidden_tiles ? &*forbidden_tiles : nullptr};
   const std::size_t padded = n + kBlock;  // a block may start at any index below n
   for (const MutualFilter& m : filters.mutual) {
     PaddedMutual p;

@@ -87,7 +87,9 @@ export interface MatchEmbeddingsOptions extends MatchTuning {
   /**
    * An n×n Float32Array to compute scores and weights in, reused across calls (first-touching a
    * fresh 400 MB buffer at n = 10,000 costs more than the GEMM). Overwritten; afterwards it holds
-   * the pair weights (−Infinity for forbidden pairs).
+   * the pair weights (−Infinity for forbidden pairs), in pool order, or in `result.bufferOrder`
+   * when the call reordered the users by their mutual filters (pass users already grouped by
+   * them, as MatchPool does, to keep pool order and skip the reordering copy).
    */
   buffer?: Float32Array;
   /** Cancels the call; it then rejects with an `AbortError`. */

@@ -44,6 +44,14 @@ export interface MatchResult {
   timings: { scores: number; filters: number; matching: number };
   /** The backend that computed the scores, or null when the caller gave the weights. */
   backend: BackendName | null;
+  /**
+   * {@link matchEmbeddings} only, when its mutual filters were not already grouped: the users'
+   * order in `options.buffer`, whose row k holds the pair weights of user `bufferOrder[k]` (the
+   * matcher works on the pool reordered so that users the filters treat alike sit together, and
+   * skips the tiles the filters forbid). Absent: the buffer is in pool order. `pairs` and
+   * `unmatched` are always in pool indices.
+   */
+  bufferOrder?: Int32Array;
 }
 
 /** Checks the tuning fields of `options` (named under `argument`). */
@@ -77,5 +85,6 @@ export function toMatchResult(native: NativeMatchResult): MatchResult {
     upperBound: native.upperBound,
     timings: { scores: native.scoresMs, filters: native.filtersMs, matching: native.matchingMs },
     backend: native.backend as BackendName | null,
+    ...(native.bufferOrder !== undefined ? { bufferOrder: native.bufferOrder } : {}),
   };
 }

@@ -142,6 +142,8 @@ export interface NativeMatchResult {
   scoresMs: number;
   filtersMs: number;
   matchingMs: number;
+  /** matchEmbeddings, when it reordered the users by their filters: row k of the scratch is user bufferOrder[k]. */
+  bufferOrder?: Int32Array;
 }
 
 const require = createRequire(import.meta.url);

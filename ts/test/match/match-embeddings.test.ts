@@ -69,10 +69,19 @@ describe.each(available)('matchEmbeddings on %s', (backend) => {
       buffer,
     });
     const expected = naiveWeights(pool.user, pool.peer, n, dim, 0.9, 0.1, allowed);
+    // The users were not grouped by gender and wants: the call reordered them, and says how.
+    const order = result.bufferOrder!;
+    expect(Array.from(order).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    const key = (i: number) => pool.gender[i]! * 8 + pool.wants[i]!;
+    for (let k = 1; k < n; k++) {
+      expect(key(order[k]!) > key(order[k - 1]!) || (key(order[k]!) === key(order[k - 1]!) && order[k]! > order[k - 1]!)).toBe(true);
+    }
+    const row = new Int32Array(n);
+    order.forEach((i, k) => (row[i] = k));
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         const want = expected[i * n + j]!;
-        const got = buffer[i * n + j]!;
+        const got = buffer[row[i]! * n + row[j]!]!;
         if (want === Number.NEGATIVE_INFINITY) expect(got, `(${i}, ${j}) must be forbidden`).toBe(want);
         else expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-5 * want);
       }
@@ -82,9 +91,67 @@ describe.each(available)('matchEmbeddings on %s', (backend) => {
     }
     expect(result.backend).toBe(backend);
     expect(result.timings.scores).toBeGreaterThanOrEqual(0);
-    // Matching the weights it built gives the same answer (deterministic).
-    const again = await matchWeights(expected, n);
-    expect(Array.from(again.pairs)).toEqual(Array.from(result.pairs));
+    // Matching the weights it built (in its order) gives the same answer (deterministic).
+    const again = await matchWeights(buffer.slice(), n);
+    const inPool: number[][] = [];
+    for (let p = 0; p < again.pairs.length; p += 2) {
+      const a = order[again.pairs[p]!]!;
+      const b = order[again.pairs[p + 1]!]!;
+      inPool.push([Math.min(a, b), Math.max(a, b)]);
+    }
+    inPool.sort((x, y) => x[0]! - y[0]!);
+    expect(inPool.flat()).toEqual(Array.from(result.pairs));
+    expect(again.totalWeight).toBe(result.totalWeight);
+  });
+
+  it('keeps pool order (no bufferOrder) when the users are already grouped by their mutual filters', async () => {
+    const n = 80;
+    const dim = 8;
+    const pool = seededPool(9, n, dim);
+    const byKey = Array.from({ length: n }, (_, i) => i).sort((a, b) => pool.gender[a]! * 8 + pool.wants[a]! - (pool.gender[b]! * 8 + pool.wants[b]!) || a - b);
+    const pick = <T extends Float32Array | Uint8Array | Uint32Array>(values: T, width: number): T => {
+      const out = new (values.constructor as new (length: number) => T)(values.length);
+      byKey.forEach((i, k) => out.set(values.subarray(i * width, (i + 1) * width), k * width));
+      return out;
+    };
+    const [user, peer, gender, wants] = [pick(pool.user, dim), pick(pool.peer, dim), pick(pool.gender, 1), pick(pool.wants, 1)];
+    const buffer = new Float32Array(n * n);
+    const result = await matchEmbeddings({ user, peer, n, dim, backend, filters: { mutual: [{ attr: gender, accepts: wants }] }, buffer });
+    expect(result.bufferOrder).toBeUndefined();
+    // The buffer is in pool order: a forbidden pair (same gender, one wants only the other) is −∞ there.
+    let checked = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const ok = i !== j && ((wants[i]! >> gender[j]!) & 1) === 1 && ((wants[j]! >> gender[i]!) & 1) === 1;
+        expect(buffer[i * n + j] === Number.NEGATIVE_INFINITY).toBe(!ok);
+        checked++;
+      }
+    }
+    expect(checked).toBe(n * n);
+  });
+
+  it('names an overflowing pair by its pool indices, whatever order it computed in', async () => {
+    const n = 40;
+    const dim = 4;
+    const pool = seededPool(5, n, dim);
+    // Users 3 and 31 want both genders and speak every language; only their pair overflows.
+    for (const i of [3, 31]) {
+      pool.wants[i] = 3;
+      pool.languages[i] = 127;
+      pool.user.fill(0, i * dim, (i + 1) * dim);
+      pool.peer.fill(0, i * dim, (i + 1) * dim);
+    }
+    pool.user.fill(30, 3 * dim, 4 * dim);
+    pool.peer.fill(30, 31 * dim, 32 * dim);
+    const call = matchEmbeddings({
+      user: pool.user,
+      peer: pool.peer,
+      n,
+      dim,
+      backend,
+      filters: { mutual: [{ attr: pool.gender, accepts: pool.wants }], overlap: [pool.languages] },
+    });
+    await expect(call).rejects.toThrow(/at pair \((3, 31|31, 3)\)/);
   });
 });
 

@@ -28,6 +28,7 @@
 
 #include "kindred/core/cancel.h"
 #include "kindred/core/matrix_view.h"
+#include "kindred/matching/hard_filters.h"
 
 namespace kindred::matching {
 
@@ -60,6 +61,12 @@ std::string weights_problem(ConstMatrix weights);
 // weights: n×n, symmetric, −∞ (or any non-finite or ≤ 0 value) = never paired. Only pairs with
 // positive finite weight are used: a pair of weight ≤ 0 never raises the total. Throws
 // kInvalidArgument for a non-square matrix or bad options, kCancelled when `cancel` fires.
-MaxWeightResult max_weight_matching(ConstMatrix weights, const MaxWeightOptions& options, const CancelToken& cancel);
+//
+// `filters`, optional: the filters the weights were built with (pair_weights), for their forbidden
+// tiles — every pair in a tile of 32 × 32 users that FilterTiles rules out must be unusable in
+// `weights` (pair_weights makes it −∞). The dense passes then skip those tiles: the same answer,
+// less to read when users are in filter order (FilterOrder).
+MaxWeightResult max_weight_matching(ConstMatrix weights, const MaxWeightOptions& options, const CancelToken& cancel,
+                                    const HardFilters* filters = nullptr);
 
 }  // namespace kindred::matching

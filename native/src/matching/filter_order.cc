@@ -1,0 +1,76 @@
+#include "kindred/matching/filter_order.h"
+
+#include <algorithm>
+
+#include "kindred/core/check.h"
+
+namespace kindred::matching {
+
+FilterOrder::FilterOrder(const HardFilters& filters, std::size_t n) : filters_(filters) {
+  if (filters.mutual.empty() || n < 2) return;
+  // One 64-bit key per user and mutual filter: attr above accepts, compared filter by filter.
+  const std::size_t count = filters.mutual.size();
+  auto key = [&](std::size_t i, std::size_t f) {
+    const MutualFilter& m = filters.mutual[f];
+    return (static_cast<std::uint64_t>(m.attr[i]) << 32) | m.accepts[i];
+  };
+  auto before = [&](std::size_t a, std::size_t b) {
+    for (std::size_t f = 0; f < count; ++f) {
+      const std::uint64_t ka = key(a, f), kb = key(b, f);
+      if (ka != kb) return ka < kb;
+    }
+    return false;
+  };
+  bool sorted = true;
+  for (std::size_t i = 1; i < n && sorted; ++i) sorted = !before(i, i - 1);
+  if (sorted) return;
+
+  order_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) order_[i] = static_cast<std::int32_t>(i);
+  std::stable_sort(order_.begin(), order_.end(),
+                   [&](std::int32_t a, std::int32_t b) { return before(static_cast<std::size_t>(a), static_cast<std::size_t>(b)); });
+  rank_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) rank_[static_cast<std::size_t>(order_[k])] = static_cast<std::int32_t>(k);
+
+  auto reordered = [&](const auto* values, auto& store) {
+    auto& copy = store.emplace_back(n);
+    for (std::size_t k = 0; k < n; ++k) copy[k] = values[order_[k]];
+    return copy.data();
+  };
+  for (MutualFilter& m : filters_.mutual) {
+    m.attr = reordered(m.attr, attr_);
+    m.accepts = reordered(m.accepts, words_);
+  }
+  for (const std::uint32_t*& o : filters_.overlap) o = reordered(o, words_);
+  if (filters.blocked_pairs > 0) {
+    blocked_.resize(mul_or_throw(filters.blocked_pairs, 2, "filter order: blocked ids"));
+    for (std::size_t k = 0; k < blocked_.size(); ++k) {
+      const std::int32_t id = filters.blocked[k];
+      KINDRED_CHECK(id >= 0 && static_cast<std::size_t>(id) < n, "filter order: blocked[", k, "] = ", id,
+                    " is out of range [0, ", n, ")");
+      blocked_[k] = rank_[static_cast<std::size_t>(id)];
+    }
+    filters_.blocked = blocked_.data();
+  }
+}
+
+ConstMatrix FilterOrder::rows(ConstMatrix m) {
+  if (identity()) return m;
+  KINDRED_CHECK(m.rows == order_.size(), "filter order: a matrix of ", m.rows, " rows for a pool of ", order_.size());
+  auto& copy = matrices_.emplace_back(mul_or_throw(m.rows, m.cols, "filter order: rows"));
+  for (std::size_t k = 0; k < m.rows; ++k) {
+    std::copy_n(m.row(static_cast<std::size_t>(order_[k])), m.cols, copy.data() + k * m.cols);
+  }
+  return ConstMatrix(copy.data(), m.rows, m.cols);
+}
+
+void FilterOrder::to_pool_order(std::vector<std::int32_t>& mate) const {
+  if (identity()) return;
+  std::vector<std::int32_t> pool(mate.size(), -1);
+  for (std::size_t k = 0; k < mate.size(); ++k) {
+    if (mate[k] >= 0) pool[static_cast<std::size_t>(order_[k])] = order_[static_cast<std::size_t>(mate[k])];
+  }
+  mate.swap(pool);
+}
+
+}  // namespace kindred::matching
