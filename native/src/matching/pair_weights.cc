@@ -430,6 +430,20 @@ std::size_t walk_strip_any(const Pass& pass, std::size_t bi, std::size_t rows, s
 float exp_one(float s, float w, float b) { return exp_one_for<kNativeFma>(s, w, b); }
 #endif
 
+// The vector loop of accumulate_for for one exp version and one mode, with nothing decided per
+// vector: with the version chosen inside the loop, GCC kept both bodies in it and reloaded their
+// constants from the stack on every vector (1.35 ns per value in L1; 0.4 ns this way).
+template <bool kFma, bool kAssign>
+KINDRED_PW_INLINE std::size_t accumulate_exp(const float* s, float* acc, std::size_t count, const ExpArgs e) {
+  std::size_t k = 0;
+  for (; k + kBlock <= count; k += kBlock) {
+    V8f f = exp8<kFma>(load<V8f>(s + k), e);
+    if constexpr (!kAssign) f += load<V8f>(acc + k);
+    store(acc + k, f);
+  }
+  return k;
+}
+
 // acc[k] = (assign ? 0 : acc[k]) + f(s[k]) with f the transform; the head's weight is already in
 // e (as log weight added to b) or in `scale` (identity). s and acc may be the same array.
 template <bool kFma>
@@ -442,12 +456,10 @@ KINDRED_PW_INLINE void accumulate_for(const float* s, float* acc, std::size_t co
   }
   const float b = t.b + std::log(scale);
   const ExpArgs e = exp_args(t.w, b);
-  const bool fma = kFma && e.split;
-  for (; k + kBlock <= count; k += kBlock) {
-    const V8f v = load<V8f>(s + k);
-    V8f f = fma ? exp8<kFma>(v, e) : exp8<false>(v, e);
-    if (!assign) f += load<V8f>(acc + k);
-    store(acc + k, f);
+  if (kFma && e.split) {
+    k = assign ? accumulate_exp<kFma, true>(s, acc, count, e) : accumulate_exp<kFma, false>(s, acc, count, e);
+  } else {
+    k = assign ? accumulate_exp<false, true>(s, acc, count, e) : accumulate_exp<false, false>(s, acc, count, e);
   }
   for (; k < count; ++k) acc[k] = (assign ? 0.0f : acc[k]) + exp_one_for<kFma>(s[k], t.w, b);
 }
