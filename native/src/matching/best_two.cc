@@ -1,5 +1,9 @@
 #include "best_two.h"
 
+// The AVX2 helpers pass vectors by value; they are inlined into best_two_avx2, and nothing outside
+// the AVX2 code calls them, so GCC's ABI note about AVX vector arguments does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 #include <algorithm>
 #include <limits>
 
@@ -29,49 +33,70 @@ BestTwo best_two_scalar(const std::int32_t* adjacency, const float* weight, std:
 #ifdef KINDRED_BID_AVX2
 namespace {
 
-// Each lane keeps its own best two and the first index of its best; the lanes are merged so that
-// the answer equals the scalar loop's (lowest index among equal bests). Called only after a CPU
-// check, never through an ifunc, so the sanitizer build can run it too.
-__attribute__((target("avx2"))) BestTwo best_two_avx2(const std::int32_t* adjacency, const float* weight,
-                                                       std::size_t count, const float* price) noexcept {
-  const float inf = std::numeric_limits<float>::infinity();
-  __m256 best8 = _mm256_set1_ps(-inf), second8 = best8;
-  __m256i at8 = _mm256_set1_epi32(-1), index8 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i eight = _mm256_set1_epi32(8);
-  std::size_t t = 0;
-  for (; t + 8 <= count; t += 8) {
-    const __m256i columns = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(adjacency + t));
-    const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(weight + t), _mm256_i32gather_ps(price, columns, 4));
+// Horizontal max of eight floats, in every lane.
+__attribute__((target("avx2"))) inline __m256 all_max(__m256 x) noexcept {
+  x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 1));
+  x = _mm256_max_ps(x, _mm256_shuffle_ps(x, x, 0x4e));
+  return _mm256_max_ps(x, _mm256_shuffle_ps(x, x, 0xb1));
+}
+
+// Horizontal min of eight ints, in every lane.
+__attribute__((target("avx2"))) inline __m256i all_min(__m256i x) noexcept {
+  x = _mm256_min_epi32(x, _mm256_permute2x128_si256(x, x, 1));
+  x = _mm256_min_epi32(x, _mm256_shuffle_epi32(x, 0x4e));
+  return _mm256_min_epi32(x, _mm256_shuffle_epi32(x, 0xb1));
+}
+
+// Each lane's best two values so far and the index of its first best.
+struct LaneBests {
+  __m256 best8, second8;
+  __m256i at8, index8;  // index8: the edge index each lane sees next
+
+  __attribute__((target("avx2"))) void add(__m256 v) noexcept {
     const __m256 above = _mm256_cmp_ps(v, best8, _CMP_GT_OQ);
     // The loser of (v, best) competes for second place.
     second8 = _mm256_max_ps(second8, _mm256_min_ps(v, best8));
     best8 = _mm256_blendv_ps(best8, v, above);
     at8 = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at8), _mm256_castsi256_ps(index8), above));
-    index8 = _mm256_add_epi32(index8, eight);
+    index8 = _mm256_add_epi32(index8, _mm256_set1_epi32(8));
   }
-  alignas(32) float best[8], second[8];
-  alignas(32) std::int32_t at[8];
-  _mm256_store_ps(best, best8);
-  _mm256_store_ps(second, second8);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(at), at8);
-  BestTwo r{-inf, -inf, count};
-  int lane = -1;
-  for (int l = 0; l < 8; ++l) {
-    if (at[l] < 0) continue;
-    if (best[l] > r.best || (best[l] == r.best && static_cast<std::size_t>(at[l]) < r.at)) {
-      r.best = best[l];
-      r.at = static_cast<std::size_t>(at[l]);
-      lane = l;
-    }
+};
+
+// Each lane keeps its own best two and the first index of its best; the lanes are merged so that
+// the answer equals the scalar loop's (lowest index among equal bests). The last partial group goes
+// through masked loads, and the merge is branch-free: the scalar tail and a merge with a branch per
+// lane mispredicted on most bids (the auction is one bid after another on one core). Called only
+// after a CPU check, never through an ifunc, so the sanitizer build can run it too.
+__attribute__((target("avx2"))) BestTwo best_two_avx2(const std::int32_t* adjacency, const float* weight,
+                                                       std::size_t count, const float* price) noexcept {
+  const float inf = std::numeric_limits<float>::infinity();
+  const __m256 minus_inf = _mm256_set1_ps(-inf);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  LaneBests l{minus_inf, minus_inf, _mm256_set1_epi32(-1), lanes};
+  std::size_t t = 0;
+  for (; t + 8 <= count; t += 8) {
+    const __m256i columns = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(adjacency + t));
+    l.add(_mm256_sub_ps(_mm256_loadu_ps(weight + t), _mm256_i32gather_ps(price, columns, 4)));
   }
-  for (int l = 0; l < 8; ++l) {
-    r.second = std::max(r.second, second[l]);
-    if (l != lane && at[l] >= 0) r.second = std::max(r.second, best[l]);
+  if (t < count) {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count - t)), lanes);
+    const __m256i columns = _mm256_maskload_epi32(adjacency + t, mask);
+    const __m256 prices = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), price, columns, _mm256_castsi256_ps(mask), 4);
+    const __m256 v = _mm256_sub_ps(_mm256_maskload_ps(weight + t, mask), prices);
+    l.add(_mm256_blendv_ps(minus_inf, v, _mm256_castsi256_ps(mask)));
   }
-  // The edges after the last full group: later edges win only when strictly better, as in the
-  // scalar loop.
-  const BestTwo tail = best_two_scalar(adjacency + t, weight + t, count - t, price, {r.best, r.second, count - t});
-  return {tail.best, tail.second, tail.at != count - t ? t + tail.at : r.at};
+  // The best over lanes that saw an edge, its lowest index, and the second: every lane's second and
+  // every other lane's best.
+  const __m256i seen = _mm256_cmpgt_epi32(l.at8, _mm256_set1_epi32(-1));
+  const __m256 best = all_max(_mm256_blendv_ps(minus_inf, l.best8, _mm256_castsi256_ps(seen)));
+  const __m256i is_best = _mm256_and_si256(seen, _mm256_castps_si256(_mm256_cmp_ps(l.best8, best, _CMP_EQ_OQ)));
+  const __m256i at = all_min(_mm256_blendv_epi8(_mm256_set1_epi32(std::numeric_limits<std::int32_t>::max()), l.at8, is_best));
+  const __m256i chosen = _mm256_cmpeq_epi32(l.at8, at);
+  const __m256 others = _mm256_blendv_ps(l.best8, minus_inf, _mm256_castsi256_ps(_mm256_or_si256(chosen, _mm256_xor_si256(seen, _mm256_set1_epi32(-1)))));
+  const __m256 second = all_max(_mm256_max_ps(l.second8, others));
+  const int first = _mm256_cvtsi256_si32(at);
+  return {_mm256_cvtss_f32(best), _mm256_cvtss_f32(second),
+          first == std::numeric_limits<std::int32_t>::max() ? count : static_cast<std::size_t>(first)};
 }
 
 bool has_avx2() noexcept {
