@@ -46,8 +46,9 @@ function hashOf(t: Int32Array): number {
 
 interface Entry {
   readonly tuple: Int32Array;
-  /** The user row followed by the peer row (2·dim floats). */
-  readonly row: Float32Array;
+  /** The user row and the peer row (dim floats each): whole arrays, so a hit is two `set` calls. */
+  readonly user: Float32Array;
+  readonly peer: Float32Array;
   /** The fill/store call that last used it: the least recently used go first. */
   used: number;
 }
@@ -84,8 +85,8 @@ export class FeatureCache {
         continue;
       }
       entry.used = now;
-      copyRow(entry.row, 0, user, i * d, d);
-      copyRow(entry.row, d, peer, i * d, d);
+      user.set(entry.user, i * d);
+      peer.set(entry.peer, i * d);
     }
     this.#hits += sides.length - unfilled.length;
     this.#misses += unfilled.length;
@@ -102,10 +103,9 @@ export class FeatureCache {
     const now = ++this.#clock;
     sides.forEach((side, r) => {
       const tuple = tupleOf(side, new Int32Array(8));
-      const row = new Float32Array(2 * d);
-      copyRow(computed.user, r * d, row, 0, d);
-      copyRow(computed.peer, r * d, row, d, d);
-      this.#entries.set(hashOf(tuple), { tuple, row, used: now });
+      const user = computed.user.slice(r * d, (r + 1) * d);
+      const peer = computed.peer.slice(r * d, (r + 1) * d);
+      this.#entries.set(hashOf(tuple), { tuple, user, peer, used: now });
     });
     if (this.#entries.size <= this.#maxEntries) return;
     const keep = Math.floor(0.9 * this.#maxEntries);

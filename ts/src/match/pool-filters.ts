@@ -91,16 +91,23 @@ export function poolFilters(users: readonly PoolFilterSettings[], index: Readonl
  */
 export function filterOrder(users: readonly PoolFilterSettings[]): Int32Array {
   const n = users.length;
-  // Rank the few distinct (gender, wants) keys, then sort rank·2^16 + index as plain numbers (a
-  // typed-array sort without a comparator); n ≤ 46,340 < 2^16.
-  const keys = users.map((u) => u.gender * 2 ** 32 + (u.wants >>> 0));
-  if (n > 65536) {
-    return Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
+  // A counting sort on the rank of the few distinct (gender, wants) keys: stable and O(n) (a sort
+  // of rank·2^16 + index took 0.65 ms at N = 2,000, on every call's critical path; this 0.2–0.35).
+  const keys = new Float64Array(n);
+  const rankOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    keys[i] = users[i]!.gender * 2 ** 32 + (users[i]!.wants >>> 0);
+    rankOf.set(keys[i]!, 0);
   }
-  const rank = new Map<number, number>();
-  [...new Set(keys)].sort((a, b) => a - b).forEach((key, r) => rank.set(key, r));
-  const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = rank.get(keys[i]!)! * 65536 + i;
-  packed.sort();
-  return Int32Array.from(packed, (x) => x % 65536);
+  [...rankOf.keys()].sort((a, b) => a - b).forEach((key, r) => rankOf.set(key, r));
+  const ranks = new Int32Array(n);
+  const start = new Int32Array(rankOf.size + 1);
+  for (let i = 0; i < n; i++) {
+    ranks[i] = rankOf.get(keys[i]!)!;
+    start[ranks[i]! + 1]!++;
+  }
+  for (let r = 0; r < rankOf.size; r++) start[r + 1]! += start[r]!;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[start[ranks[i]!]!++] = i;
+  return order;
 }
