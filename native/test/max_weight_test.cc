@@ -2,6 +2,7 @@
 // (test/reference/exact_matching.h) for pools of hundreds; plus structural properties.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -12,6 +13,7 @@
 #include "kindred/matching/max_weight.h"
 #include "reference/exact_matching.h"
 #include "../src/matching/best_two.h"
+#include "../src/matching/kth_largest.h"
 #include "../src/matching/row_sample.h"
 
 using namespace kindred;
@@ -120,6 +122,29 @@ TEST(bid_scan_vector_equals_scalar) {
         << "trial " << trial << " count " << count << ": at " << fast.at << " vs " << slow.at << ", best " << fast.best
         << " vs " << slow.best << ", second " << fast.second << " vs " << slow.second
         << (matching::best_two_is_vectorized() ? " (AVX2)" : " (scalar)");
+  }
+}
+
+// The candidate pass's cut: the k-th largest value, as std::nth_element finds it, on short arrays
+// with and without ties, every k.
+TEST(kth_largest_equals_nth_element) {
+  std::mt19937 rng(77);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::size_t count = 1 + static_cast<std::size_t>(rng() % 300);
+    std::vector<float> values(count);
+    const int kind = trial % 3;  // distinct, few distinct (ties), all equal
+    for (float& v : values) {
+      v = kind == 0 ? std::uniform_real_distribution<float>(-5, 5)(rng) : kind == 1 ? static_cast<float>(rng() % 4) : 1.5f;
+    }
+    const std::size_t k = 1 + static_cast<std::size_t>(rng() % count);
+    std::vector<float> sorted = values;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k - 1), sorted.end(), std::greater<float>());
+    std::vector<float> work = values;
+    const float got = matching::kth_largest(work.data(), count, k);
+    CHECK(got == sorted[k - 1]) << "trial " << trial << " count " << count << " k " << k << ": " << got << " vs " << sorted[k - 1];
+    std::sort(work.begin(), work.end());
+    std::sort(values.begin(), values.end());
+    CHECK(work == values) << "trial " << trial << ": the values were not only reordered";
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "best_two.h"
 #include "filter_tiles.h"
+#include "kth_largest.h"
 #include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
@@ -326,8 +327,7 @@ RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_
   if (size > filled) {
     float values[kMaxCandidates * kBufferFactor];
     for (std::size_t t = 0; t < size; ++t) values[t] = buffer[t].value;
-    std::nth_element(values, values + (k - 1), values + size, std::greater<float>());
-    const float cut = values[k - 1];
+    const float cut = kth_largest(values, size, k);
     std::size_t kept = 0;
     for (std::size_t t = 0; t < size; ++t) {
       if (buffer[t].value > cut) buffer[kept++] = buffer[t];
