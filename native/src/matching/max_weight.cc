@@ -329,8 +329,10 @@ RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_
     for (std::size_t t = 0; t < size; ++t) values[t] = buffer[t].value;
     const float cut = kth_largest(values, size, k);
     std::size_t kept = 0;
+    // Branch-free: about half the values beat the cut, in no order.
     for (std::size_t t = 0; t < size; ++t) {
-      if (buffer[t].value > cut) buffer[kept++] = buffer[t];
+      buffer[kept] = buffer[t];
+      kept += buffer[t].value > cut;
     }
     if (kept < k) {
       const std::size_t ties_from = kept;
