@@ -13,7 +13,7 @@
 #include "kindred/matching/max_weight.h"
 #include "reference/exact_matching.h"
 #include "../src/matching/best_two.h"
-#include "../src/matching/kth_largest.h"
+#include "../src/matching/candidate_cut.h"
 #include "../src/matching/row_sample.h"
 
 using namespace kindred;
@@ -145,6 +145,39 @@ TEST(kth_largest_equals_nth_element) {
     std::sort(work.begin(), work.end());
     std::sort(values.begin(), values.end());
     CHECK(work == values) << "trial " << trial << ": the values were not only reordered";
+  }
+}
+
+// Each row's list: the k best of what its scan collected, as a full sort by Candidate's order
+// (value, then lowest column) would pick them, with ties at the cut and the k-th value anywhere in
+// the buffer (an in-place compaction once lost it whenever a larger value came after it).
+TEST(best_candidates_equal_a_full_sort) {
+  std::mt19937 rng(31);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::size_t count = 2 + static_cast<std::size_t>(rng() % 200);
+    const std::size_t k = 1 + static_cast<std::size_t>(rng() % (count - 1));
+    std::vector<matching::Candidate> candidates(count);
+    std::vector<std::int32_t> columns(count);
+    for (std::size_t t = 0; t < count; ++t) columns[t] = static_cast<std::int32_t>(t);
+    std::shuffle(columns.begin(), columns.end(), rng);
+    for (std::size_t t = 0; t < count; ++t) {
+      const float value = trial % 2 ? static_cast<float>(rng() % 5) : std::uniform_real_distribution<float>(-3, 3)(rng);
+      candidates[t] = {value, columns[t], value + 10.0f};
+    }
+    std::vector<matching::Candidate> picked(count);
+    std::vector<float> values(count);
+    matching::best_candidates(candidates.data(), count, k, picked.data(), values.data());
+    std::vector<matching::Candidate> sorted = candidates;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<std::int32_t> want, got;
+    for (std::size_t t = 0; t < k; ++t) {
+      want.push_back(sorted[t].column);
+      got.push_back(picked[t].column);
+      CHECK(picked[t].weight == picked[t].value + 10.0f) << "trial " << trial << ": an entry was torn";
+    }
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    CHECK(got == want) << "trial " << trial << " count " << count << " k " << k;
   }
 }
 

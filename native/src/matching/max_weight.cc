@@ -11,7 +11,7 @@
 
 #include "best_two.h"
 #include "filter_tiles.h"
-#include "kth_largest.h"
+#include "candidate_cut.h"
 #include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
@@ -210,17 +210,6 @@ struct RowScan {
   float kth;  // the k-th best reduced weight kept (−∞ when fewer than k)
 };
 
-// A reduced weight and its column, ordered best first; ties keep the lower column first, so the
-// lists (and the whole matcher) are deterministic.
-struct Candidate {
-  float value;
-  std::int32_t column;
-  float weight;
-  bool operator<(const Candidate& other) const {
-    return value > other.value || (value == other.value && column < other.column);
-  }
-};
-
 // One row of the dense pass. Values above the current k-th best go to a buffer; when it fills,
 // nth_element keeps the best k and raises the threshold. Whole groups of 8 below the threshold are
 // skipped with one vector compare, so the pass runs near memory speed.
@@ -229,7 +218,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_t span_count, std::size_t self,
                  const float* __restrict y, const float* __restrict p, std::size_t k, float floor,
-                 std::vector<Candidate>& buffer, std::int32_t* __restrict best_j, float* __restrict best_w) {
+                 std::vector<Candidate>& buffer, std::vector<Candidate>& picked, std::int32_t* __restrict best_j,
+                 float* __restrict best_w) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
   const Mask8 lane_bits = {1, 2, 4, 8, 16, 32, 64, 128};
@@ -320,34 +310,18 @@ RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_
   }
   for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
   const std::size_t filled = std::min(size, k);
-  // The best `filled`, in no particular order (nobody needs one: bids scan whole lists): the k-th
-  // value from a selection on the bare values (a third of the bytes to move), then everything above
-  // it and, of the values equal to it, those with the lowest columns: the set Candidate's order
-  // picks, so the lists stay deterministic.
+  // The best `filled` (see best_candidates).
+  const Candidate* best = buffer.data();
   if (size > filled) {
     float values[kMaxCandidates * kBufferFactor];
-    for (std::size_t t = 0; t < size; ++t) values[t] = buffer[t].value;
-    const float cut = kth_largest(values, size, k);
-    std::size_t kept = 0;
-    // Branch-free: about half the values beat the cut, in no order.
-    for (std::size_t t = 0; t < size; ++t) {
-      buffer[kept] = buffer[t];
-      kept += buffer[t].value > cut;
-    }
-    if (kept < k) {
-      const std::size_t ties_from = kept;
-      for (std::size_t t = kept; t < size; ++t) {
-        if (buffer[t].value == cut) buffer[kept++] = buffer[t];
-      }
-      std::partial_sort(buffer.begin() + static_cast<std::ptrdiff_t>(ties_from), buffer.begin() + static_cast<std::ptrdiff_t>(k),
-                        buffer.begin() + static_cast<std::ptrdiff_t>(kept));
-    }
+    best_candidates(buffer.data(), size, k, picked.data(), values);
+    best = picked.data();
   }
   float kth = filled == k ? inf : -inf;
   for (std::size_t t = 0; t < filled; ++t) {
-    best_j[t] = buffer[t].column;
-    best_w[t] = buffer[t].weight;
-    if (filled == k) kth = std::min(kth, buffer[t].value);
+    best_j[t] = best[t].column;
+    best_w[t] = best[t].weight;
+    if (filled == k) kth = std::min(kth, best[t].value);
   }
   return {top, filled, kth};
 }
@@ -622,7 +596,7 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
-    std::vector<Candidate> buffer(kBufferFactor * k);
+    std::vector<Candidate> buffer(kBufferFactor * k), picked(kBufferFactor * k);
     std::vector<float> reduced(sample.length());
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
@@ -645,7 +619,7 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
         if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
         tried = threshold;
         scan = scan_row(w.row(i), columns.runs(i), columns.count(i), i, yf.data(), with_bound ? bound.prices() : nullptr, k,
-                        threshold, buffer, best_j, best_w);
+                        threshold, buffer, picked, best_j, best_w);
       };
       if (guessable) {
         sampled_reduced(sample, i, yf.data(), reduced.data());
