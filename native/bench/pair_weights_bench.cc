@@ -15,6 +15,7 @@
 
 #include "kindred/core/error.h"
 #include "kindred/core/parallel.h"
+#include "kindred/matching/filter_order.h"
 #include "kindred/matching/pair_weights.h"
 
 using namespace kindred;
@@ -73,23 +74,10 @@ int main(int argc, char** argv) {
       matching::HardFilters filters;
       filters.mutual.push_back({attr.data(), accepts.data()});
       filters.overlap.push_back(overlap.data());
-      // The same users in filter order (by attr, then accepts), as MatchPool orders a pool: whole
-      // 32-user tiles the mutual filter forbids are set to −∞ without reading their scores.
-      std::vector<std::size_t> order(n);
-      for (std::size_t i = 0; i < n; ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
-        return attr[x] != attr[y] ? attr[x] < attr[y] : accepts[x] < accepts[y];
-      });
-      std::vector<std::uint8_t> attr_sorted(n);
-      std::vector<std::uint32_t> accepts_sorted(n), overlap_sorted(n);
-      for (std::size_t k = 0; k < n; ++k) {
-        attr_sorted[k] = attr[order[k]];
-        accepts_sorted[k] = accepts[order[k]];
-        overlap_sorted[k] = overlap[order[k]];
-      }
-      matching::HardFilters sorted;
-      sorted.mutual.push_back({attr_sorted.data(), accepts_sorted.data()});
-      sorted.overlap.push_back(overlap_sorted.data());
+      // The same users in filter order (by attr, then accepts), as matchEmbeddings orders a pool:
+      // whole 32-user tiles the mutual filter forbids are set to −∞ without reading their scores.
+      const matching::FilterOrder ordered(filters, n);
+      const matching::HardFilters& sorted = ordered.filters();
       matching::HardFilters none;
       matching::Transform exp_t;  // exp(s)
       matching::Transform identity;

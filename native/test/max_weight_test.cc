@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "kindred/core/error.h"
+#include "kindred/matching/filter_order.h"
 #include "kindred/matching/max_weight.h"
 #include "reference/exact_matching.h"
 #include "../src/matching/best_two.h"
@@ -381,23 +382,12 @@ TEST(skipping_forbidden_tiles_changes_nothing) {
         wants[i] = u(rng) < 0.6f ? 1u << (1 - gender[i]) : 3u;
         langs[i] = (1u << (rng() % 3)) | (u(rng) < 0.3f ? 1u << (rng() % 3) : 0u);
       }
-      if (ordered) {
-        std::vector<int> order(n);
-        for (int i = 0; i < n; ++i) order[i] = i;
-        std::stable_sort(order.begin(), order.end(),
-                         [&](int a, int b) { return gender[a] * 8 + wants[a] < gender[b] * 8 + wants[b]; });
-        auto g2 = gender;
-        auto w2 = wants;
-        auto l2 = langs;
-        for (int k = 0; k < n; ++k) {
-          gender[k] = g2[order[k]];
-          wants[k] = w2[order[k]];
-          langs[k] = l2[order[k]];
-        }
-      }
-      matching::HardFilters filters;
-      filters.mutual.push_back({gender.data(), wants.data()});
-      filters.overlap.push_back(langs.data());
+      matching::HardFilters pool;
+      pool.mutual.push_back({gender.data(), wants.data()});
+      pool.overlap.push_back(langs.data());
+      // In filter order (as matchEmbeddings orders a pool), or as drawn.
+      const matching::FilterOrder order(pool, static_cast<std::size_t>(n));
+      const matching::HardFilters& filters = ordered ? order.filters() : pool;
       std::vector<float> w = pool_weights(n, static_cast<std::uint32_t>(n + 17), 0.0);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
