@@ -665,7 +665,13 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
   const std::size_t n = w.rows;
   std::vector<std::int32_t> owner(n, kNone);
   std::vector<float> price_f(price.begin(), price.end());
-  std::deque<std::int32_t> queue;
+  // The unassigned persons, first in first out: each is in it at most once, so a ring of n.
+  std::vector<std::int32_t> queue(n);
+  std::size_t head = 0, queued = 0;
+  auto push = [&](std::int32_t i) {
+    const std::size_t at = head + queued++;
+    queue[at < n ? at : at - n] = i;
+  };
   for (double epsilon = first_epsilon;; epsilon = std::max(final_epsilon, epsilon / kEpsilonFactor)) {
     // A last phase at a barely smaller ε would re-auction everyone for almost nothing: go to the
     // final ε one phase early instead.
@@ -673,14 +679,16 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
     cancel.throw_if_cancelled();
     std::fill(owner.begin(), owner.end(), kNone);
     std::fill(assigned.begin(), assigned.end(), kNone);
-    queue.clear();
-    for (std::size_t i = 0; i < n; ++i) queue.push_back(static_cast<std::int32_t>(i));
+    head = 0;
+    queued = 0;
+    for (std::size_t i = 0; i < n; ++i) push(static_cast<std::int32_t>(i));
     std::size_t bids = 0;
     const std::size_t max_bids = kMaxBidsPerVertex * n;
-    while (!queue.empty() && bids < max_bids) {
+    while (queued > 0 && bids < max_bids) {
       if ((++bids & 4095) == 0) cancel.throw_if_cancelled();
-      const std::int32_t i = queue.front();
-      queue.pop_front();
+      const std::int32_t i = queue[head];
+      head = head + 1 == n ? 0 : head + 1;
+      --queued;
       // The self-loop (stay single, weight 0) is always a candidate, and wins ties.
       const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
       const BestTwo edges = best_two(graph.adjacency.data() + from, graph.weight.data() + from, to - from, price_f.data());
@@ -700,7 +708,7 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
       const std::int32_t previous = owner[static_cast<std::size_t>(best_j)];
       if (previous != kNone) {
         assigned[static_cast<std::size_t>(previous)] = kNone;
-        queue.push_back(previous);
+        push(previous);
       }
       owner[static_cast<std::size_t>(best_j)] = i;
       assigned[static_cast<std::size_t>(i)] = best_j;
