@@ -419,6 +419,13 @@ TEST(overflow_is_invalid_argument) {
     p.at(70, 3) = 100.0f;
     std::string msg = throw_message([&] { matching::pair_weights(p.matrix(), Transform(), p.filters, CancelToken(), 2); });
     CHECK(starts_with(msg, prefix + "70, 3)")) << msg;
+    // With names (a caller's own indices for reordered rows) the pair is named by them.
+    std::vector<std::int32_t> names(100);
+    for (std::size_t i = 0; i < names.size(); ++i) names[i] = static_cast<std::int32_t>(1000 + 2 * i);
+    Pool named = make_pool(100, kConfigs[0], 31);
+    named.at(70, 3) = 100.0f;
+    msg = throw_message([&] { matching::pair_weights(named.matrix(), Transform(), named.filters, CancelToken(), 2, names.data()); });
+    CHECK(starts_with(msg, prefix + "1140, 1006)")) << msg;
     CHECK_THROWS_CODE(matching::pair_weights(p.matrix(), Transform(), p.filters, CancelToken(), 2), Code::kInvalidArgument);
     Pool control = make_pool(100, kConfigs[0], 31);  // the same pool without the big score: no throw
     matching::pair_weights(control.matrix(), Transform(), control.filters, CancelToken(), 2);

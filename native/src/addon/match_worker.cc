@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,22 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// pair_weights names an overflowing pair by its indices in filter order ("at pair (k, l)"): the
-// caller knows the pool's.
-std::string in_pool_indices(const std::string& message, const matching::FilterOrder& order) {
-  const std::string tag = "at pair (";
-  const std::size_t at = message.find(tag);
-  if (order.identity() || at == std::string::npos) return message;
-  const std::size_t first = at + tag.size(), comma = message.find(", ", first);
-  const std::size_t close = comma == std::string::npos ? std::string::npos : message.find(')', comma);
-  if (close == std::string::npos) return message;
-  const std::size_t k = std::strtoull(message.c_str() + first, nullptr, 10);
-  const std::size_t l = std::strtoull(message.c_str() + comma + 2, nullptr, 10);
-  const auto& pool = order.order();
-  if (k >= pool.size() || l >= pool.size()) return message;
-  return message.substr(0, first) + std::to_string(pool[k]) + ", " + std::to_string(pool[l]) + message.substr(close);
 }
 
 // What matchEmbeddings adds on top of matchWeights: the embeddings and how to turn them into weights.
@@ -106,12 +89,13 @@ class MatchWorker final : public PromiseWorker {
         try {
           // Heads are already transformed and summed: what is left is Y + Yᵀ and the filters.
           const matching::Transform identity{matching::Transform::Kind::kIdentity, 1.0f, 0.0f};
-          matching::pair_weights(weights_, heads.empty() ? job_->transform : identity, filters, cancel_, 0);
+          // An overflowing pair is named in the pool's indices, not in filter order.
+          matching::pair_weights(weights_, heads.empty() ? job_->transform : identity, filters, cancel_, 0,
+                                 order_->identity() ? nullptr : order_->order().data());
         } catch (const Error& e) {
           // The TS layer checked the filters, so what is left is a weight the transform overflowed.
           if (e.code() != Code::kInvalidArgument) throw;
-          failure_.invalid_argument("transform", "a transform that keeps every pair weight finite",
-                                    in_pool_indices(e.what(), *order_));
+          failure_.invalid_argument("transform", "a transform that keeps every pair weight finite", e.what());
           return;
         }
         filters_ms_ = ms_since(t0);

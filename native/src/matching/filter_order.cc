@@ -29,8 +29,8 @@ FilterOrder::FilterOrder(const HardFilters& filters, std::size_t n) : filters_(f
   for (std::size_t i = 0; i < n; ++i) order_[i] = static_cast<std::int32_t>(i);
   std::stable_sort(order_.begin(), order_.end(),
                    [&](std::int32_t a, std::int32_t b) { return before(static_cast<std::size_t>(a), static_cast<std::size_t>(b)); });
-  rank_.resize(n);
-  for (std::size_t k = 0; k < n; ++k) rank_[static_cast<std::size_t>(order_[k])] = static_cast<std::int32_t>(k);
+  std::vector<std::int32_t> rank(n);  // rank[i]: user i's row in filter order
+  for (std::size_t k = 0; k < n; ++k) rank[static_cast<std::size_t>(order_[k])] = static_cast<std::int32_t>(k);
 
   auto reordered = [&](const auto* values, auto& store) {
     auto& copy = store.emplace_back(n);
@@ -48,7 +48,7 @@ FilterOrder::FilterOrder(const HardFilters& filters, std::size_t n) : filters_(f
       const std::int32_t id = filters.blocked[k];
       KINDRED_CHECK(id >= 0 && static_cast<std::size_t>(id) < n, "filter order: blocked[", k, "] = ", id,
                     " is out of range [0, ", n, ")");
-      blocked_[k] = rank_[static_cast<std::size_t>(id)];
+      blocked_[k] = rank[static_cast<std::size_t>(id)];
     }
     filters_.blocked = blocked_.data();
   }

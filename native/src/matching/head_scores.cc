@@ -14,10 +14,6 @@ namespace {
 // Rows per chunk: a chunk of one head's scores (rows × n floats) stays within about 4 MB, so it is
 // still in cache when it is transformed into the output.
 constexpr std::size_t kChunkBytes = std::size_t{4} << 20;
-// Users per filter tile: on the bundled world's pools ordered by gender and wants (as MatchPool
-// orders them), 32 leaves 48% of the matrix to compute, while a 32-row GEMM still runs near full
-// speed (ordered by language too, 64-user tiles left 51% and 32-user tiles 39%).
-constexpr std::size_t kFilterTile = 32;
 
 void validate(const std::vector<Head>& heads, MutableMatrix out) {
   KINDRED_CHECK(!heads.empty(), "head_scores: at least one head is needed");
@@ -67,16 +63,9 @@ void head_scores_tiled(backend::Backend& backend, const std::vector<Head>& heads
     const std::size_t first = groups[g];
     const std::size_t r0 = first * t_size, rows = std::min(groups[g + 1] * t_size, n) - r0;
     std::vector<float> scratch;
-    for (std::size_t tj = 0; tj < count;) {
-      if (!tiles.may_allow(first, tj)) {
-        ++tj;
-        continue;
-      }
-      std::size_t end = tj + 1;
-      while (end < count && tiles.may_allow(first, end)) ++end;
-      const std::size_t run_end = std::min(n, end * t_size);
-      for (std::size_t c0 = tj * t_size; c0 < run_end; c0 += kGroupColumns) {
-        const std::size_t cols = std::min(kGroupColumns, run_end - c0);
+    for (const ColumnRun& run : tiles.column_runs(first, n)) {
+      for (std::size_t c0 = run.begin; c0 < run.end; c0 += kGroupColumns) {
+        const std::size_t cols = std::min(kGroupColumns, run.end - c0);
         MutableMatrix target(out.row(r0) + c0, rows, cols, out.stride);
         for (std::size_t t = 0; t < heads.size(); ++t) {
           const Head& h = heads[t];
@@ -88,7 +77,6 @@ void head_scores_tiled(backend::Backend& backend, const std::vector<Head>& heads
           }
         }
       }
-      tj = end;
     }
   });
 }

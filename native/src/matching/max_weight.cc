@@ -193,8 +193,6 @@ class RowColumns {
   std::size_t count(std::size_t i) const noexcept { return offset_[i / tile_ + 1] - offset_[i / tile_]; }
 
  private:
-  // As pair_weights' and head_scores' tiles: the blocks they skipped are the ones skipped here.
-  static constexpr std::size_t kFilterTile = 32;
   std::size_t tile_ = 1;
   std::vector<std::size_t> offset_;
   std::vector<ColumnRun> runs_;
@@ -251,8 +249,8 @@ RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_
   for (std::size_t span = 0; span < span_count; ++span) {
     std::size_t j = spans[span].begin;
     const std::size_t end = spans[span].end;
-    // Whole runs of 16 go through the vector pass, the last block possibly short; only the last
-    // span's (end − begin) mod 16 columns are left to the scalar loop.
+    // Whole runs of 16 go through the vector pass, the last block possibly short; only each span's
+    // last (end − begin) mod 16 columns are left to the scalar loop.
     for (std::size_t runs; (runs = std::min(kScanBlock, end - j) / 16) > 0; j += 16 * runs) {
       const Vec8 bar = zero + threshold;
       std::size_t flagged = 0;

@@ -39,7 +39,7 @@ class FilterOrder {
   void to_pool_order(std::vector<std::int32_t>& mate) const;
 
  private:
-  std::vector<std::int32_t> order_, rank_;
+  std::vector<std::int32_t> order_;
   HardFilters filters_;
   std::deque<std::vector<std::uint8_t>> attr_;
   std::deque<std::vector<std::uint32_t>> words_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kindred/core/cancel.h"
 #include "kindred/core/matrix_view.h"
@@ -41,8 +42,10 @@ struct PairWeightsStats {
 //   kCancelled        the token fired.
 // After a kInvalidArgument about a weight, or kCancelled, `scores` is left partially transformed:
 // recompute the scores before trying again.
+// `names`, optional: the index an error gives for row i is names[i] (a caller that reordered its
+// pool, as FilterOrder does, names pairs in its users' own indices); null: i itself.
 PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, const HardFilters& filters,
-                              const CancelToken& cancel, int threads);
+                              const CancelToken& cancel, int threads, const std::int32_t* names = nullptr);
 
 // The exp used by the kExp transform, one value at a time (the transform runs the same code, eight
 // lanes at a time): e^x rounded to float, +inf past log(FLT_MAX) ≈ 88.72, 0 below ≈ -103.97, subnormals
