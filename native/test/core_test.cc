@@ -86,6 +86,44 @@ TEST(parallel_for_rethrows_first_error_after_join) {
   CHECK(ran.load() < 100) << "failure did not stop the loop: ran " << ran.load();
 }
 
+TEST(parallel_for_serves_concurrent_and_nested_callers) {
+  // Four threads call at once, each task of theirs making a nested call: every inner task must run
+  // exactly once, whichever threads of the shared pool run them.
+  constexpr std::size_t kCallers = 4, kOuter = 16, kInner = 64;
+  std::vector<std::atomic<int>> hits(kCallers * kOuter * kInner);
+  std::vector<std::thread> callers;
+  for (std::size_t c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        parallel_for(kOuter, 3, [&](std::size_t o) {
+          parallel_for(kInner, 2, [&](std::size_t i) { hits[(c * kOuter + o) * kInner + i].fetch_add(1); });
+        });
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  int wrong = 0;
+  for (auto& h : hits) wrong += h.load() != 20;
+  CHECK(wrong == 0) << wrong << " inner tasks not run exactly 20 times";
+  // A failure in one caller's call stays in that call.
+  std::atomic<int> failures{0}, clean{0};
+  std::vector<std::thread> mixed;
+  for (int c = 0; c < 4; ++c) {
+    mixed.emplace_back([&, c] {
+      try {
+        parallel_for(50, 2, [&](std::size_t i) {
+          if (c % 2 == 0 && i == 7) throw Error(Code::kInternal, "caller " + std::to_string(c));
+        });
+        clean.fetch_add(1);
+      } catch (const Error& e) {
+        if (std::string(e.what()) == "caller " + std::to_string(c)) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : mixed) t.join();
+  CHECK(failures.load() == 2 && clean.load() == 2) << failures.load() << " failed, " << clean.load() << " clean";
+}
+
 TEST(registry_resolves_names) {
   CHECK(backend::by_name("portable").info().name == "portable");
   CHECK(backend::by_name("auto").info().name == backend::best().info().name);

@@ -1,6 +1,8 @@
-// A minimal parallel-for over independent tasks on short-lived std::threads. The first exception
-// thrown by any task is kept and rethrown after the join on the calling thread; the other tasks stop
-// picking up work once one has failed.
+// A minimal parallel-for over independent tasks, on the calling thread and a process-wide pool of
+// threads started on first need and kept (see parallel.cc). The first exception thrown by any task
+// is kept and rethrown on the calling thread once every thread has left the call; the other tasks
+// stop picking up work once one has failed. Safe to call from several threads at once, and from
+// inside a task.
 #pragma once
 
 #include <cstddef>
