@@ -126,26 +126,37 @@ TEST(bid_scan_vector_equals_scalar) {
   }
 }
 
-// The candidate pass's cut: the k-th largest value, as std::nth_element finds it, on short arrays
-// with and without ties, every k.
+// The candidate pass's cuts: the k-th largest value, as std::nth_element finds it, on short arrays
+// with and without ties and −∞ (a sample's forbidden pairs), every k; both the version this CPU
+// runs and the portable one.
 TEST(kth_largest_equals_nth_element) {
   std::mt19937 rng(77);
-  for (int trial = 0; trial < 3000; ++trial) {
-    const std::size_t count = 1 + static_cast<std::size_t>(rng() % 300);
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  for (int trial = 0; trial < 6000; ++trial) {
+    const std::size_t count = 1 + static_cast<std::size_t>(rng() % 400);
     std::vector<float> values(count);
-    const int kind = trial % 3;  // distinct, few distinct (ties), all equal
+    const int kind = trial % 4;  // distinct, few distinct (ties), all equal, a third −∞
     for (float& v : values) {
-      v = kind == 0 ? std::uniform_real_distribution<float>(-5, 5)(rng) : kind == 1 ? static_cast<float>(rng() % 4) : 1.5f;
+      v = kind == 0   ? std::uniform_real_distribution<float>(-5, 5)(rng)
+          : kind == 1 ? static_cast<float>(rng() % 4)
+          : kind == 2 ? 1.5f
+                      : (rng() % 3 == 0 ? minus_inf : std::uniform_real_distribution<float>(0, 1)(rng));
     }
     const std::size_t k = 1 + static_cast<std::size_t>(rng() % count);
     std::vector<float> sorted = values;
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k - 1), sorted.end(), std::greater<float>());
-    std::vector<float> work = values;
-    const float got = matching::kth_largest(work.data(), count, k);
-    CHECK(got == sorted[k - 1]) << "trial " << trial << " count " << count << " k " << k << ": " << got << " vs " << sorted[k - 1];
-    std::sort(work.begin(), work.end());
-    std::sort(values.begin(), values.end());
-    CHECK(work == values) << "trial " << trial << ": the values were not only reordered";
+    for (const bool portable : {false, true}) {
+      std::vector<float> work = values, scratch(matching::kth_largest_scratch(count));
+      const float got = portable ? matching::kth_largest_scalar(work.data(), count, k)
+                                 : matching::kth_largest(work.data(), count, k, scratch.data());
+      CHECK(got == sorted[k - 1]) << "trial " << trial << " count " << count << " k " << k << ": " << got << " vs "
+                                  << sorted[k - 1]
+                                  << (portable ? " (portable)" : matching::kth_largest_is_vectorized() ? " (AVX2)" : " (scalar)");
+      std::sort(work.begin(), work.end());
+      std::vector<float> original = values;
+      std::sort(original.begin(), original.end());
+      CHECK(work == original) << "trial " << trial << ": the values were not only reordered";
+    }
   }
 }
 
@@ -166,8 +177,8 @@ TEST(best_candidates_equal_a_full_sort) {
       candidates[t] = {value, columns[t], value + 10.0f};
     }
     std::vector<matching::Candidate> picked(count);
-    std::vector<float> values(count);
-    matching::best_candidates(candidates.data(), count, k, picked.data(), values.data());
+    std::vector<float> scratch(matching::best_candidates_scratch(count));
+    matching::best_candidates(candidates.data(), count, k, picked.data(), scratch.data());
     std::vector<matching::Candidate> sorted = candidates;
     std::sort(sorted.begin(), sorted.end());
     std::vector<std::int32_t> want, got;

@@ -7,9 +7,10 @@
 #include <algorithm>
 #include <limits>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include "cpu_avx2.h"
+
+#ifdef KINDRED_MATCHING_AVX2
 #include <immintrin.h>
-#define KINDRED_BID_AVX2 1
 #endif
 
 namespace kindred::matching {
@@ -30,7 +31,7 @@ BestTwo best_two_scalar(const std::int32_t* adjacency, const float* weight, std:
   return r;
 }
 
-#ifdef KINDRED_BID_AVX2
+#ifdef KINDRED_MATCHING_AVX2
 namespace {
 
 // Horizontal max of eight floats, in every lane.
@@ -99,29 +100,20 @@ __attribute__((target("avx2"))) BestTwo best_two_avx2(const std::int32_t* adjace
           first == std::numeric_limits<std::int32_t>::max() ? count : static_cast<std::size_t>(first)};
 }
 
-bool has_avx2() noexcept {
-  // __builtin_cpu_init first: this may run before libgcc's own constructor has.
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
-
 }  // namespace
 #endif
 
 BestTwo best_two(const std::int32_t* adjacency, const float* weight, std::size_t count, const float* price) noexcept {
-#ifdef KINDRED_BID_AVX2
-  if (has_avx2()) return best_two_avx2(adjacency, weight, count, price);
+#ifdef KINDRED_MATCHING_AVX2
+  if (cpu_has_avx2()) return best_two_avx2(adjacency, weight, count, price);
 #endif
   const float inf = std::numeric_limits<float>::infinity();
   return best_two_scalar(adjacency, weight, count, price, {-inf, -inf, count});
 }
 
 bool best_two_is_vectorized() noexcept {
-#ifdef KINDRED_BID_AVX2
-  return has_avx2();
+#ifdef KINDRED_MATCHING_AVX2
+  return cpu_has_avx2();
 #else
   return false;
 #endif

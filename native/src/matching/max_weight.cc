@@ -216,7 +216,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_t span_count, std::size_t self,
                  const float* __restrict y, const float* __restrict p, std::size_t k, float floor,
-                 std::vector<Candidate>& buffer, std::vector<Candidate>& picked, std::int32_t* __restrict best_j,
+                 std::vector<Candidate>& buffer, std::vector<Candidate>& picked, std::vector<float>& cut_scratch,
+                 std::int32_t* __restrict best_j,
                  float* __restrict best_w) {
   const float inf = std::numeric_limits<float>::infinity();
   const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
@@ -311,8 +312,7 @@ RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_
   // The best `filled` (see best_candidates).
   const Candidate* best = buffer.data();
   if (size > filled) {
-    float values[kMaxCandidates * kBufferFactor];
-    best_candidates(buffer.data(), size, k, picked.data(), values);
+    best_candidates(buffer.data(), size, k, picked.data(), cut_scratch.data());
     best = picked.data();
   }
   float kth = filled == k ? inf : -inf;
@@ -385,20 +385,11 @@ void sampled_reduced(const RowSample& sample, std::size_t self, const float* __r
   }
 }
 
-// The rank-th best of `values` (1-based, rank ≤ kMaxSampleRank), −∞ when fewer are finite.
-float ranked_value(const float* values, std::size_t count, std::size_t rank) {
-  // The list starts full of −∞, so one test rejects both forbidden pairs and values below the
-  // list's last: once the list has filled, almost every value fails it, a predictable branch.
-  float best[kMaxSampleRank];
-  std::fill(best, best + rank, -std::numeric_limits<float>::infinity());
-  for (std::size_t j = 0; j < count; ++j) {
-    const float v = values[j];
-    if (!(v > best[rank - 1])) continue;
-    std::size_t t = rank - 1;
-    for (; t > 0 && best[t - 1] < v; --t) best[t] = best[t - 1];
-    best[t] = v;
-  }
-  return best[rank - 1];
+// The rank-th best of `values` (1-based), −∞ when fewer are finite; may reorder them. scratch holds
+// kth_largest_scratch(values.size()) floats.
+float ranked_value(std::vector<float>& values, std::size_t rank, float* scratch) {
+  if (rank > values.size()) return -std::numeric_limits<float>::infinity();
+  return kth_largest(values.data(), values.size(), rank, scratch);
 }
 
 // max_j w(i,j) − p(j) over usable pairs, one row, as a pure vector stream.
@@ -595,6 +586,8 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
     std::vector<Candidate> buffer(kBufferFactor * k), picked(kBufferFactor * k);
+    // For the cuts: the buffer's k-th best (best_candidates), and the sample's ranks (kth_largest).
+    std::vector<float> cut_scratch(std::max(best_candidates_scratch(buffer.size()), kth_largest_scratch(sample.length())));
     std::vector<float> reduced(sample.length());
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
@@ -617,12 +610,12 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
         if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
         tried = threshold;
         scan = scan_row(w.row(i), columns.runs(i), columns.count(i), i, yf.data(), with_bound ? bound.prices() : nullptr, k,
-                        threshold, buffer, picked, best_j, best_w);
+                        threshold, buffer, picked, cut_scratch, best_j, best_w);
       };
       if (guessable) {
         sampled_reduced(sample, i, yf.data(), reduced.data());
-        scan_from(std::max(floor, ranked_value(reduced.data(), reduced.size(), rank)));
-        if (scan.filled < k) scan_from(std::max(floor, ranked_value(reduced.data(), reduced.size(), deeper)));
+        scan_from(std::max(floor, ranked_value(reduced, rank, cut_scratch.data())));
+        if (scan.filled < k) scan_from(std::max(floor, ranked_value(reduced, deeper, cut_scratch.data())));
       }
       scan_from(floor);
       scan_from(-std::numeric_limits<float>::infinity());
