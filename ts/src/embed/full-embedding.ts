@@ -46,14 +46,24 @@ export function addSessionEmbeddings(
   }
   const user = options?.inPlace === true ? feature.user : new Float32Array(feature.user);
   const peer = options?.inPlace === true ? feature.peer : new Float32Array(feature.peer);
-  // Locals: V8 reloads a property on every iteration after a typed-array store.
-  const sessionUser = session.user;
-  const sessionPeer = session.peer;
-  for (let i = 0; i < n; i++) {
-    user[i]! += sessionUser[i]!;
-    peer[i]! += sessionPeer[i]!;
-  }
+  addInto(user, session.user, n);
+  addInto(peer, session.peer, n);
   return { user, peer };
+}
+
+/**
+ * to[i] += from[i] for i < n, four per iteration: V8 neither vectorizes nor unrolls the plain loop,
+ * and at N = 2,000 users (256K floats per call) this one ran at 0.75 ms against 0.35–0.5 ms.
+ */
+function addInto(to: Float32Array, from: Float32Array, n: number): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    to[i]! += from[i]!;
+    to[i + 1]! += from[i + 1]!;
+    to[i + 2]! += from[i + 2]!;
+    to[i + 3]! += from[i + 3]!;
+  }
+  for (; i < n; i++) to[i]! += from[i]!;
 }
 
 /**

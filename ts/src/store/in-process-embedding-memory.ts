@@ -1,8 +1,10 @@
 /**
- * The embedded default {@link EmbeddingMemory}: a Map kept in least-recently-used order with a
- * cap on entries (and an optional TTL), for a single service instance.
+ * The embedded default {@link EmbeddingMemory}: an LRU map (lru-cache) with a cap on entries (and
+ * an optional TTL), for a single service instance.
  */
 import { EventEmitter } from 'node:events';
+
+import { LRUCache } from 'lru-cache';
 
 import { integerInRange, optionsObject } from '../core/validate.js';
 import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite, SessionEmbedding } from './embedding-memory.js';
@@ -35,10 +37,12 @@ interface Entry extends SessionEmbedding {
  */
 export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingMemory {
   readonly dim: number;
-  readonly #maxEntries: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, Entry>();
+  // lru-cache: a read moves an entry to the recent end without the delete + set that made a Map
+  // rebuild its hash table (a matchPool call reads every user of its pool). Bounded by a size of 1
+  // per entry rather than `max`, which would allocate room for maxEntries (up to 1e8) up front.
+  readonly #entries: LRUCache<string, Entry>;
   readonly #tracker = new StalenessTracker();
 
   /** @throws InvalidArgumentError naming the bad option */
@@ -46,9 +50,10 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
     super();
     const o = optionsObject<InProcessEmbeddingMemoryOptions>(options, 'options');
     this.dim = integerInRange(o.dim ?? 64, 'options.dim', 1, 65536);
-    this.#maxEntries = integerInRange(o.maxEntries ?? 100_000, 'options.maxEntries', 1, 100_000_000);
+    const maxEntries = integerInRange(o.maxEntries ?? 100_000, 'options.maxEntries', 1, 100_000_000);
     this.#ttlMs = integerInRange(o.ttlMs ?? 0, 'options.ttlMs', 0, Number.MAX_SAFE_INTEGER);
     this.#now = o.now ?? Date.now;
+    this.#entries = new LRUCache<string, Entry>({ maxSize: maxEntries, sizeCalculation: () => 1 });
   }
 
   /** Users stored now. */
@@ -99,9 +104,8 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
       this.#tracker.write(false);
       return false;
     }
-    this.#entries.delete(id);
+    // set() makes it the most recently used and evicts the least recently used beyond maxEntries.
     this.#entries.set(id, { user: w.user.slice(), peer: w.peer.slice(), version: w.version, updatedAt: w.updatedAt, writtenAt: now });
-    while (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     this.#tracker.write(true);
     return true;
   }
@@ -121,15 +125,11 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
 
   /** The live entry for `id` (expired ones are dropped); a read makes it the most recently used. */
   #read(id: string, touch = true): Entry | undefined {
-    const entry = this.#entries.get(id);
+    const entry = touch ? this.#entries.get(id) : this.#entries.peek(id);
     if (entry === undefined) return undefined;
     if (this.#ttlMs > 0 && this.#now() - entry.writtenAt >= this.#ttlMs) {
       this.#entries.delete(id);
       return undefined;
-    }
-    if (touch) {
-      this.#entries.delete(id);
-      this.#entries.set(id, entry);
     }
     return entry;
   }
