@@ -160,7 +160,9 @@ interface Variant {
   /** Calls per round. */
   perRound: number;
   samples: number[];
-  results: MatchPoolResult[];
+  /** Each counted call's stage timings; whole results are not kept (see measure). */
+  timings: Array<MatchPoolResult['timings']>;
+  last?: MatchPoolResult;
 }
 
 /**
@@ -175,28 +177,33 @@ async function measure(variants: Variant[], users: PoolUser[], rounds: number): 
   for (let round = 0; round < rounds; round++) {
     for (const v of variants) {
       const bench = new Bench({ iterations: v.perRound, time: 0, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0, retainSamples: true });
-      let kept: MatchPoolResult[] = [];
+      // Only the timings are kept: holding on to every call's result (1,000 pair objects each at
+      // N = 2,000) grew the old generation into a full collection every ~30 calls, which then
+      // landed in the measured calls (a benchmark's garbage, not the library's).
+      let kept: Array<MatchPoolResult['timings']> = [];
       bench.add(v.name, async () => {
-        kept.push(await v.matcher.matchPool(users));
+        const result = await v.matcher.matchPool(users);
+        kept.push(result.timings);
+        v.last = result;
       });
       await bench.run();
       const task = bench.tasks[0]!;
       const samples = 'latency' in task.result ? (task.result.latency.samples ?? []) : [];
       v.samples.push(...samples);
       kept = kept.slice(-v.perRound);
-      v.results.push(...kept);
+      v.timings.push(...kept);
     }
   }
   return variants.map((v) => {
     const sorted = [...v.samples].sort((a, b) => a - b);
     const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
     const stages: Record<string, number> = {};
-    for (const key of ['embed', 'memory', 'scores', 'filters', 'matching'] as const) stages[key] = median(v.results.map((r) => r.timings[key]));
+    for (const key of ['embed', 'memory', 'scores', 'filters', 'matching'] as const) stages[key] = median(v.timings.map((t) => t[key]));
     // What the stages leave out: checking the users, history bookkeeping, adding session rows, awaits.
     stages.other = median(
-      v.results.map((r) => r.timings.total - Math.max(r.timings.embed, r.timings.memory) - r.timings.scores - r.timings.filters - r.timings.matching),
+      v.timings.map((t) => t.total - Math.max(t.embed, t.memory) - t.scores - t.filters - t.matching),
     );
-    const last = v.results.at(-1)!;
+    const last = v.last!;
     if (last.degraded.length > 0) throw new Error(`${v.name} came back degraded: ${last.degraded.join(', ')}`);
     return { name: v.name, p50: rank(0.5), p99: rank(0.99), samples: sorted.length, stages, quality: last.totalWeight / last.upperBound, pairs: last.pairs.length };
   });
@@ -255,7 +262,7 @@ async function main() {
     const users = pool(n, 0).map(({ id, side }) => ({ id, side }));
     // 200 calls per variant up to 2,000 users, so that the p99 is the 2nd-slowest call rather than the slowest.
     const [perRound, rounds] = n <= 2000 ? [10, 20] : [2, 4];
-    const variant = (name: string, matcher: MatchPool, calls: number): Variant => ({ name, matcher, perRound: calls, samples: [], results: [] });
+    const variant = (name: string, matcher: MatchPool, calls: number): Variant => ({ name, matcher, perRound: calls, samples: [], timings: [] });
     // The kindred variants alternate among themselves; the baseline runs in its own phase after
     // them. Interleaved with it, the cached kindred variants paid for the session tower's garbage
     // and cold caches (N = 2,000: p99 101–112 ms, against 52–69 ms with the baseline apart, same
