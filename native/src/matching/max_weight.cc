@@ -48,10 +48,9 @@ constexpr int kMaxSwapSweeps = 8;
 // world's and matching_bench's pools the matching then stayed ≥ 99.8% of the exact optimum, and
 // it typically saves the last auction and the final bound pass (N = 2,000: stops after one auction).
 constexpr double kSettledGap = 0.002;
-// Settling early, before another round (see settles_early in max_weight_matching): limits on the
-// sampled estimate of the gap and on the dense gap, and the tightening passes spent on it. The
-// final bound (when the rounds ran out) gets up to kFinalTightenPasses.
-constexpr double kSampledGapLimit = 0.005;
+// Settling early, before another round (see settles_early in max_weight_matching): the limit on
+// the dense gap, and the tightening passes spent on it. The final bound (when the rounds ran out)
+// gets up to kFinalTightenPasses.
 constexpr double kTightenGap = 0.0075;
 constexpr int kTightenPasses = 4;
 constexpr int kFinalTightenPasses = 2;
@@ -68,6 +67,8 @@ constexpr std::size_t kMaxCandidates = 256;
 // look-alike users under heavy filters (the bundled world at N = 3,000) a cap of 4 reached 98.7% of
 // the exact optimum and 8 reached 99.6%, at the same speed on matching_bench's pools.
 constexpr std::size_t kIncomingCap = 8;
+// Threads that gather the lists' incoming edges at most (symmetrize), each with n counters.
+constexpr std::size_t kMaxGatherParts = 16;
 // A row's scan buffer holds this many times k candidates before it is compacted.
 constexpr std::size_t kBufferFactor = 8;
 
@@ -81,10 +82,13 @@ struct SparseGraph {
   ScratchVector<std::int32_t> neighbours;    // n × k top lists (unordered), kNone padded
   ScratchVector<float> neighbour_weight;     // w(i, neighbours[i][t]), filled by the dense pass
   std::vector<std::int32_t> count;           // valid entries per top list
-  // The lists made (nearly) symmetric, CSR, with each edge's weight: the auction and local search
-  // never go back to the dense matrix for a candidate edge. Symmetry matters: with one-way lists,
-  // two vertices that would gladly pair can each stay single without violating ε-CS.
-  ScratchVector<std::size_t> offset;
+  // The lists made (nearly) symmetric, with each edge's weight: row i's edges are
+  // [edge_begin[i], edge_end[i]) of adjacency and weight (rows keep the room symmetrize gave them,
+  // so the arrays have gaps). The auction and local search never go back to the dense matrix for a
+  // candidate edge. Symmetry matters: with one-way lists, two vertices that would gladly pair can
+  // each stay single without violating ε-CS.
+  ScratchVector<std::size_t> edge_begin;
+  ScratchVector<std::size_t> edge_end;
   ScratchVector<std::int32_t> adjacency;
   ScratchVector<float> weight;
 
@@ -100,35 +104,60 @@ struct SparseGraph {
 
   // Own list plus the vertices that listed this one, keeping at most kIncomingCap·k incoming edges:
   // a popular vertex appears in thousands of lists, and scanning all of them on each of its bids
-  // would dominate the auction.
+  // would dominate the auction. Incoming edges are gathered by counting sort, each thread over its
+  // own range of source rows (so every row's incoming edges are in source order, on any number of
+  // threads); rows are then deduplicated in parallel with a per-thread stamp array (linear, unlike
+  // a sort) straight into their slots of adjacency and weight. (Gathering on one thread, a
+  // deduplication that branched on each edge, and a last pass packing the rows into CSR took
+  // 1.3–1.5 ms at N = 2,000.)
   void symmetrize(std::size_t n, int threads) {
     struct Edge {
       std::int32_t column;
       float weight;
     };
-    std::vector<std::size_t> in_offset(n + 1, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::int32_t t = 0; t < count[i]; ++t) ++in_offset[static_cast<std::size_t>(of(i)[t]) + 1];
-    }
-    for (std::size_t i = 0; i < n; ++i) in_offset[i + 1] += in_offset[i];
-    ScratchVector<Edge> incoming(in_offset[n]);
-    std::vector<std::size_t> fill(in_offset.begin(), in_offset.end() - 1);
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::int32_t t = 0; t < count[i]; ++t) {
-        const std::size_t target = static_cast<std::size_t>(of(i)[t]);
-        incoming[fill[target]++] = {static_cast<std::int32_t>(i), neighbour_weight[i * k + static_cast<std::size_t>(t)]};
-      }
-    }
-    // Each row gets a slot big enough for its own list plus its first kIncomingCap·k incoming edges
-    // (in the order of the rows that listed it); rows are deduplicated in parallel with a per-thread
-    // stamp array (linear, unlike a sort), then packed into CSR.
-    std::vector<std::size_t> slot(n + 1, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-      slot[i + 1] = slot[i] + static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
-    }
-    ScratchVector<Edge> edges(slot[n]);
-    std::vector<std::size_t> kept(n, 0);
     const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+    // At most kMaxGatherParts: each part keeps a count per vertex.
+    const std::size_t parts = std::min({tasks, static_cast<std::size_t>(std::max(threads, 1)), kMaxGatherParts});
+    const std::size_t part_rows = (n + parts - 1) / parts;
+    // in_count[p · n + j]: edges into j from part p's rows; then, after the prefix sums, where
+    // part p's first edge into j goes.
+    std::vector<std::size_t> in_count(parts * n, 0), in_offset(n + 1, 0);
+    parallel_for(parts, threads, [&](std::size_t part) {
+      std::size_t* counts = in_count.data() + part * n;
+      for (std::size_t i = part * part_rows; i < std::min(n, (part + 1) * part_rows); ++i) {
+        for (std::int32_t t = 0; t < count[i]; ++t) ++counts[static_cast<std::size_t>(of(i)[t])];
+      }
+    });
+    for (std::size_t j = 0; j < n; ++j) {
+      std::size_t at = in_offset[j];
+      for (std::size_t part = 0; part < parts; ++part) {
+        const std::size_t c = in_count[part * n + j];
+        in_count[part * n + j] = at;
+        at += c;
+      }
+      in_offset[j + 1] = at;
+    }
+    ScratchVector<Edge> incoming(in_offset[n]);
+    parallel_for(parts, threads, [&](std::size_t part) {
+      std::size_t* fill = in_count.data() + part * n;
+      for (std::size_t i = part * part_rows; i < std::min(n, (part + 1) * part_rows); ++i) {
+        for (std::int32_t t = 0; t < count[i]; ++t) {
+          const std::size_t target = static_cast<std::size_t>(of(i)[t]);
+          incoming[fill[target]++] = {static_cast<std::int32_t>(i), neighbour_weight[i * k + static_cast<std::size_t>(t)]};
+        }
+      }
+    });
+    // Each row gets a slot big enough for its own list plus its first kIncomingCap·k incoming edges
+    // (in the order of the rows that listed it).
+    edge_begin.resize(n);
+    edge_end.resize(n);
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      edge_begin[i] = total;
+      total += static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
+    }
+    adjacency.resize(total);
+    weight.resize(total);
     const std::size_t workers = std::min<std::size_t>(tasks, static_cast<std::size_t>(std::max(threads, 1)));
     std::atomic<std::size_t> next_task{0};
     parallel_for(workers, threads, [&](std::size_t) {
@@ -136,30 +165,21 @@ struct SparseGraph {
       for (std::size_t task = next_task.fetch_add(1); task < tasks; task = next_task.fetch_add(1)) {
         const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
         for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-          Edge* row = edges.data() + slot[i];
+          std::int32_t* columns = adjacency.data() + edge_begin[i];
+          float* weights = weight.data() + edge_begin[i];
           std::size_t size = 0;
+          // Branch-free: whether an incoming edge repeats one of the row's own (mutual lists) is
+          // unpredictable. A repeat is written and then overwritten by the next edge.
           auto add = [&](std::int32_t column, float w) {
-            if (stamp[static_cast<std::size_t>(column)] == static_cast<std::int32_t>(i)) return;
+            columns[size] = column;
+            weights[size] = w;
+            size += stamp[static_cast<std::size_t>(column)] != static_cast<std::int32_t>(i);
             stamp[static_cast<std::size_t>(column)] = static_cast<std::int32_t>(i);
-            row[size++] = {column, w};
           };
           for (std::int32_t t = 0; t < count[i]; ++t) add(of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]);
-          const std::size_t room = slot[i + 1] - slot[i] - static_cast<std::size_t>(count[i]);
+          const std::size_t room = std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
           for (std::size_t t = in_offset[i]; t < in_offset[i] + room; ++t) add(incoming[t].column, incoming[t].weight);
-          kept[i] = size;
-        }
-      }
-    });
-    offset.assign(n + 1, 0);
-    for (std::size_t i = 0; i < n; ++i) offset[i + 1] = offset[i] + kept[i];
-    adjacency.resize(offset[n]);
-    weight.resize(offset[n]);
-    parallel_for(tasks, threads, [&](std::size_t task) {
-      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
-      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        for (std::size_t t = 0; t < kept[i]; ++t) {
-          adjacency[offset[i] + t] = edges[slot[i] + t].column;
-          weight[offset[i] + t] = edges[slot[i] + t].weight;
+          edge_end[i] = edge_begin[i] + size;
         }
       }
     });
@@ -435,8 +455,9 @@ float sampled_best(const float* __restrict values, const SamplePiece* pieces, st
 }
 
 // sampled_best over row i of the sample, and how many threads a pass over the whole sample is worth:
-// it is 1/kSampleStride of the matrix, contiguous, and below about a million values a second
-// thread costs more to start than it saves.
+// it is 1/kSampleStride of the matrix, contiguous, and below about 64K values waking a second
+// thread costs more than it saves. (The limit was a million while each call started its threads:
+// N = 2,000's 250K-value sample then ran its guess on one core, 0.8–1.0 ms; on two, 0.6–0.85.)
 float sample_row_best(const RowSample& sample, std::size_t i, const float* p) {
   SamplePiece pieces[kMaxSamplePieces];
   const std::size_t count = sample.pieces(i, pieces);
@@ -444,7 +465,7 @@ float sample_row_best(const RowSample& sample, std::size_t i, const float* p) {
 }
 
 int sample_pass_threads(const RowSample& sample, std::size_t n, int threads) {
-  return n * sample.length() >= (std::size_t{1} << 20) ? threads : 1;
+  return n * sample.length() >= (std::size_t{1} << 16) ? threads : 1;
 }
 
 // The dual bound Σ(π(i) + p(i)) / 2 for prices p, assembled from each row's best w − p as the dense
@@ -486,9 +507,9 @@ class DualBound {
   double max_price_ = 0.0;
 };
 
-// The dual bound for prices p alone: a streaming pass at memory speed, run after the last auction
-// (whose prices the candidate passes never see) and by the tightening passes. Writes the dual it
-// sums to `dual` (not `price` itself).
+// The dual bound for prices p alone (any vector: the auction's symmetric dual y after it, whose
+// prices the candidate passes never see, then each tightening pass's): a streaming pass at memory
+// speed. Writes the dual it sums to `dual` (not `price` itself).
 double dual_bound(ConstMatrix w, const RowColumns& columns, const std::vector<double>& price, std::vector<double>& dual,
                   int threads, const CancelToken& cancel) {
   const std::size_t n = w.rows;
@@ -681,7 +702,7 @@ void auction(ConstMatrix w, const SparseGraph& graph, std::vector<double>& price
       head = head + 1 == n ? 0 : head + 1;
       --queued;
       // The self-loop (stay single, weight 0) is always a candidate, and wins ties.
-      const std::size_t from = graph.offset[static_cast<std::size_t>(i)], to = graph.offset[static_cast<std::size_t>(i) + 1];
+      const std::size_t from = graph.edge_begin[static_cast<std::size_t>(i)], to = graph.edge_end[static_cast<std::size_t>(i)];
       const BestTwo edges = best_two(graph.adjacency.data() + from, graph.weight.data() + from, to - from, price_f.data());
       const double self = -price[static_cast<std::size_t>(i)];
       double best = self, second = kNegInf;
@@ -835,7 +856,7 @@ void improve(ConstMatrix w, const SparseGraph& graph, const std::vector<double>&
       double best_gain = 0;
       std::int32_t best_c = kNone, best_v = kNone;
       double best_wuc = 0, best_wdv = 0;
-      for (std::size_t t = graph.offset[static_cast<std::size_t>(u)]; t < graph.offset[static_cast<std::size_t>(u) + 1]; ++t) {
+      for (std::size_t t = graph.edge_begin[static_cast<std::size_t>(u)]; t < graph.edge_end[static_cast<std::size_t>(u)]; ++t) {
         const std::int32_t c = graph.adjacency[t];
         const double wuc = usable(graph.weight[t]);
         const double gain = wuc - pair_w[c];
@@ -847,7 +868,7 @@ void improve(ConstMatrix w, const SparseGraph& graph, const std::vector<double>&
         }
         const std::int32_t d = mate[c];
         if (d == kNone) continue;
-        for (std::size_t s2 = graph.offset[static_cast<std::size_t>(d)]; s2 < graph.offset[static_cast<std::size_t>(d) + 1]; ++s2) {
+        for (std::size_t s2 = graph.edge_begin[static_cast<std::size_t>(d)]; s2 < graph.edge_end[static_cast<std::size_t>(d)]; ++s2) {
           const std::int32_t v = graph.adjacency[s2];
           if (v == u || mate[v] != kNone) continue;
           const double wdv = usable(graph.weight[s2]);
@@ -912,7 +933,7 @@ void improve(ConstMatrix w, const SparseGraph& graph, const std::vector<double>&
     const float* row_b = w.row(static_cast<std::size_t>(b));
     const double least_gain = 1e-12 * std::max(1.0, wab);  // strictly positive, above rounding noise
     open.clear();
-    for (std::size_t t = graph.offset[static_cast<std::size_t>(a)]; t < graph.offset[static_cast<std::size_t>(a) + 1]; ++t) {
+    for (std::size_t t = graph.edge_begin[static_cast<std::size_t>(a)]; t < graph.edge_end[static_cast<std::size_t>(a)]; ++t) {
       const std::int32_t c = graph.adjacency[t];
       const std::int32_t d = mate[c];
       if (c == b || d == kNone || d == a) continue;
@@ -1059,16 +1080,17 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
     result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   };
-  // After an auction, before the next candidate pass, three cheap looks at whether the assignment
-  // is already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
+  // After an auction, before the next candidate pass, two looks at whether the assignment is
+  // already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
   // symmetrizing and auction of another round are saved:
-  //  1. a lower estimate of the dense bound from the symmetric lists plus each row's sample
-  //     (1/kSampleStride of the matrix): the auction is ε-optimal on its lists, so only pairs
-  //     outside them leave a gap, and the sample sees some of those; above kSampledGapLimit → go on;
-  //  2. the dense bound for the auction's prices (one streaming pass); above kTightenGap → go on;
-  //  3. up to kTightenPasses tightening passes (see tighten_bound).
+  //  1. the dense bound for the auction's symmetric dual y (one streaming pass); above kTightenGap → go on;
+  //  2. up to kTightenPasses tightening passes (see tighten_bound).
   // With the first dual of guess_dual, the bundled world's pools (N = 2,000–3,000) and
-  // matching_bench's (N = 1,000–10,000) settle here after one auction, mostly at step 2.
+  // matching_bench's (N = 1,000–10,000) settle here after one auction, mostly at step 1. The bound
+  // pass takes y rather than the auction's prices p (both give a valid bound; see tighten_bound):
+  // on those pools y's was the tighter, its gap about 60% of p's. (A first look from the lists and
+  // each row's sample, 1/16 of the matrix, could skip the dense pass when the gap was clearly
+  // wide, but those pools almost never had one, and it cost a third of the pass: 0.4 ms at 2,000.)
   // Σ y = half the last assignment's weight (σ permutes the prices away): the fractional matching it
   // stands for, which every settling test compares with a bound.
   auto half_assignment = [&] {
@@ -1078,24 +1100,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   };
   auto settles_early = [&] {
     const double half = half_assignment();
-    const std::vector<float> price_f(price.begin(), price.end());
-    std::vector<double> row_estimate(n);
-    const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-    parallel_for(tasks, sample_pass_threads(sample, n, threads), [&](std::size_t task) {
-      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
-      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-        double best = -price[i];
-        for (std::size_t e = graph.offset[i]; e < graph.offset[i + 1]; ++e) {
-          best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
-        }
-        best = std::max(best, static_cast<double>(sample_row_best(sample, i, price_f.data())));
-        row_estimate[i] = best + price[i];
-      }
-    });
-    double estimate = 0.0;  // summed in row order: the same total on any number of threads
-    for (double e : row_estimate) estimate += e;
-    if (1.0 - half / (estimate / 2.0) > kSampledGapLimit) return false;
-    upper_bound = std::min(upper_bound, dual_bound(w, columns, price, dual, threads, cancel));
+    upper_bound = std::min(upper_bound, dual_bound(w, columns, y, dual, threads, cancel));
     if (1.0 - half / upper_bound > kTightenGap) return false;
     upper_bound = tighten_bound(w, columns, dual, upper_bound, half, kSettledGap, kTightenPasses, threads, cancel,
                                 result.tightening_passes);
@@ -1164,7 +1169,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   }
   if (!settled) {
     const auto t0 = std::chrono::steady_clock::now();
-    upper_bound = std::min(upper_bound, dual_bound(w, columns, price, dual, threads, cancel));
+    upper_bound = std::min(upper_bound, dual_bound(w, columns, y, dual, threads, cancel));
     upper_bound = tighten_bound(w, columns, dual, upper_bound, half_assignment(), kSettledGap, kFinalTightenPasses, threads, cancel,
                                 result.tightening_passes);
     result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
