@@ -5,6 +5,7 @@
 
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
+#include "kindred/core/scratch_pool.h"
 #include "kindred/gemm/pair_scores.h"
 #include "filter_tiles.h"
 
@@ -62,7 +63,7 @@ void head_scores_tiled(backend::Backend& backend, const std::vector<Head>& heads
     cancel.throw_if_cancelled();
     const std::size_t first = groups[g];
     const std::size_t r0 = first * t_size, rows = std::min(groups[g + 1] * t_size, n) - r0;
-    std::vector<float> scratch;
+    ScratchVector<float> scratch;  // a later head's scores: up to 1 MB, reused between calls
     for (const ColumnRun& run : tiles.column_runs(first, n)) {
       for (std::size_t c0 = run.begin; c0 < run.end; c0 += kGroupColumns) {
         const std::size_t cols = std::min(kGroupColumns, run.end - c0);
@@ -94,7 +95,7 @@ void head_scores(backend::Backend& backend, const std::vector<Head>& heads, Muta
     return;
   }
   const std::size_t chunk = std::clamp<std::size_t>(kChunkBytes / (n * sizeof(float)), 1, n);
-  std::vector<float> buffer(heads.size() > 1 ? mul_or_throw(chunk, n, "head_scores: chunk") : 0);
+  ScratchVector<float> buffer(heads.size() > 1 ? mul_or_throw(chunk, n, "head_scores: chunk") : 0);
   const int threads = default_thread_count();
   for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
     cancel.throw_if_cancelled();

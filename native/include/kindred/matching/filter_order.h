@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kindred/core/matrix_view.h"
+#include "kindred/core/scratch_pool.h"
 #include "kindred/matching/hard_filters.h"
 
 namespace kindred::matching {
@@ -44,7 +45,9 @@ class FilterOrder {
   std::deque<std::vector<std::uint8_t>> attr_;
   std::deque<std::vector<std::uint32_t>> words_;
   std::vector<std::int32_t> blocked_;
-  std::deque<std::vector<float>> matrices_;
+  // Scratch-pool blocks: a fresh half-megabyte array per call (N = 2,000 × 64 floats) was faulted
+  // in page by page, and the two copies took 0.7 ms instead of 0.1.
+  std::deque<ScratchVector<float>> matrices_;
 };
 
 }  // namespace kindred::matching
