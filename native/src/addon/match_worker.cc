@@ -19,6 +19,7 @@
 #include "kindred/matching/filter_order.h"
 #include "kindred/matching/head_scores.h"
 #include "kindred/matching/max_weight.h"
+#include "kindred/matching/pair_predictions.h"
 #include "kindred/matching/pair_weights.h"
 
 namespace kindred::addon {
@@ -112,6 +113,12 @@ class MatchWorker final : public PromiseWorker {
                                               order_ ? &order_->filters() : nullptr);
       if (order_) order_->to_pool_order(result_.mate);
       matching_ms_ = ms_since(t0);
+      // Each pair's prediction per direction, from the caller's (pool-order) vectors.
+      if (job_) {
+        predicted_ = matching::pair_predictions(
+            job_->heads.empty() ? std::vector<matching::Head>{{job_->user, job_->peer, job_->transform, 1.0f}} : job_->heads,
+            result_.mate);
+      }
     });
   }
 
@@ -127,6 +134,11 @@ class MatchWorker final : public PromiseWorker {
     out.Set("scoresMs", scores_ms_);
     out.Set("filtersMs", filters_ms_);
     out.Set("matchingMs", matching_ms_);
+    if (job_) {
+      Napi::Float64Array predicted = Napi::Float64Array::New(env, predicted_.size());
+      std::copy(predicted_.begin(), predicted_.end(), predicted.Data());
+      out.Set("predicted", predicted);
+    }
     if (order_ && !order_->identity()) {
       Napi::Int32Array order = Napi::Int32Array::New(env, order_->order().size());
       std::copy(order_->order().begin(), order_->order().end(), order.Data());
@@ -143,6 +155,7 @@ class MatchWorker final : public PromiseWorker {
   matching::MaxWeightResult result_;
   std::optional<matching::FilterOrder> order_;  // the users' order in weights_ (matchEmbeddings)
   std::string backend_used_;
+  std::vector<double> predicted_;  // embedding jobs: ŷ(a→b), ŷ(b→a) per pair (pair_predictions)
   double scores_ms_ = 0, filters_ms_ = 0, matching_ms_ = 0;
 };
 

@@ -143,19 +143,3 @@ export async function projectHeads(
     }),
   );
 }
-
-/**
- * ŷ(i→j) = Σ_t weight_t · transform_t(user_t[i] · peer_t[j]) in double precision, for the few pairs
- * a matching returns (O(Σ dims) per call).
- */
-export function directedPrediction(heads: readonly MatchHead[], i: number, j: number): number {
-  let sum = 0;
-  for (const head of heads) {
-    const { dim } = head;
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += head.user[i * dim + k]! * head.peer[j * dim + k]!;
-    const transform = head.transform ?? { kind: 'exp', w: 1, b: 0 };
-    sum += (head.weight ?? 1) * (transform.kind === 'exp' ? Math.exp(transform.w * s + transform.b) : s);
-  }
-  return sum;
-}

@@ -20,7 +20,7 @@ import { type BackendChoice, type BackendName, resolveBackend } from '../native/
 import type { EmbeddingBatch, EmbeddingMemory } from '../store/embedding-memory.js';
 import { InProcessEmbeddingMemory } from '../store/in-process-embedding-memory.js';
 import { matchEmbeddings } from './match-embeddings.js';
-import { directedPrediction, parseMatchHeads, projectHeads, type MatchHeadSpec } from './match-heads.js';
+import { parseMatchHeads, projectHeads, type MatchHeadSpec } from './match-heads.js';
 import { MatchHistory, type MatchHistoryOptions } from './match-history.js';
 import { MAX_POOL, matchTuning, type MatchTuning } from './match-result.js';
 import { checkBlocked, filterOrder, languageBits, poolFilters, type PoolFilterSettings } from './pool-filters.js';
@@ -416,15 +416,12 @@ export class MatchPool {
         ...(signal !== undefined ? { signal } : {}),
       });
       const pairs: MatchedPair[] = [];
+      // The native call computed each pair's two directions (pair_predictions) where the vectors were.
+      const predicted = result.predicted!;
       for (let p = 0; p < result.pairs.length; p += 2) {
         const a = result.pairs[p]!;
         const b = result.pairs[p + 1]!;
-        pairs.push({
-          a: ids[a]!,
-          b: ids[b]!,
-          weight: buffer[a * n + b]!,
-          predicted: { aToB: directedPrediction(heads, a, b), bToA: directedPrediction(heads, b, a) },
-        });
+        pairs.push({ a: ids[a]!, b: ids[b]!, weight: buffer[a * n + b]!, predicted: { aToB: predicted[p]!, bToA: predicted[p + 1]! } });
       }
       if (degraded.length > 0) this.#counts.degradedCalls++;
       return {

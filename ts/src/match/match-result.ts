@@ -52,6 +52,13 @@ export interface MatchResult {
    * `unmatched` are always in pool indices.
    */
   bufferOrder?: Int32Array;
+  /**
+   * {@link matchEmbeddings} only: each pair's predicted outcome in both directions, two numbers per
+   * pair in the order of `pairs` — ŷ(a→b) then ŷ(b→a), where ŷ(i→j) = Σ heads' weight ·
+   * transform(user_i · peer_j) (one head: transform(user_i · peer_j)) — in double precision from
+   * the float vectors, so `predicted[2p] + predicted[2p + 1]` is pair p's weight up to float rounding.
+   */
+  predicted?: Float64Array;
 }
 
 /** Checks the tuning fields of `options` (named under `argument`). */
@@ -86,5 +93,6 @@ export function toMatchResult(native: NativeMatchResult): MatchResult {
     timings: { scores: native.scoresMs, filters: native.filtersMs, matching: native.matchingMs },
     backend: native.backend as BackendName | null,
     ...(native.bufferOrder !== undefined ? { bufferOrder: native.bufferOrder } : {}),
+    ...(native.predicted !== undefined ? { predicted: native.predicted } : {}),
   };
 }

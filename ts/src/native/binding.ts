@@ -144,6 +144,8 @@ export interface NativeMatchResult {
   matchingMs: number;
   /** matchEmbeddings, when it reordered the users by their filters: row k of the scratch is user bufferOrder[k]. */
   bufferOrder?: Int32Array;
+  /** matchEmbeddings: ŷ(a→b), ŷ(b→a) for each pair a < mate[a], by increasing a (as toMatchResult lists them). */
+  predicted?: Float64Array;
 }
 
 const require = createRequire(import.meta.url);

@@ -89,6 +89,18 @@ describe.each(available)('matchEmbeddings on %s', (backend) => {
     for (let p = 0; p < result.pairs.length; p += 2) {
       expect(allowed(result.pairs[p]!, result.pairs[p + 1]!)).toBe(true);
     }
+    // Each pair's two directions, against the naive transform of the dot product in double.
+    const directed = (i: number, j: number) => {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += pool.user[i * dim + k]! * pool.peer[j * dim + k]!;
+      return Math.exp(Math.fround(0.9) * s + Math.fround(0.1));
+    };
+    expect(result.predicted!.length).toBe(result.pairs.length);
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      const [a, b] = [result.pairs[p]!, result.pairs[p + 1]!];
+      expect(Math.abs(result.predicted![p]! - directed(a, b))).toBeLessThanOrEqual(1e-12 * directed(a, b));
+      expect(Math.abs(result.predicted![p + 1]! - directed(b, a))).toBeLessThanOrEqual(1e-12 * directed(b, a));
+    }
     expect(result.backend).toBe(backend);
     expect(result.timings.scores).toBeGreaterThanOrEqual(0);
     // Matching the weights it built (in its order) gives the same answer (deterministic).

@@ -15,14 +15,18 @@ interface NaiveHead {
   weight: number;
 }
 
-/** Σ over heads of weight · transform(user_i · peer_j), both directions, in double; −∞ off the allowed pairs. */
+/** ŷ(i→j) = Σ over heads of weight · transform(user_i · peer_j), in double. */
+function naiveDirected(heads: NaiveHead[], i: number, j: number): number {
+  return heads.reduce((sum, h) => {
+    let s = 0;
+    for (let k = 0; k < h.dim; k++) s += h.user[i * h.dim + k]! * h.peer[j * h.dim + k]!;
+    return sum + h.weight * (h.transform.kind === 'exp' ? Math.exp(h.transform.w * s + h.transform.b) : s);
+  }, 0);
+}
+
+/** ŷ(i→j) + ŷ(j→i) on the allowed pairs, −∞ off them. */
 function naiveWeights(heads: NaiveHead[], n: number, allowed: (i: number, j: number) => boolean) {
-  const directed = (i: number, j: number) =>
-    heads.reduce((sum, h) => {
-      let s = 0;
-      for (let k = 0; k < h.dim; k++) s += h.user[i * h.dim + k]! * h.peer[j * h.dim + k]!;
-      return sum + h.weight * (h.transform.kind === 'exp' ? Math.exp(h.transform.w * s + h.transform.b) : s);
-    }, 0);
+  const directed = (i: number, j: number) => naiveDirected(heads, i, j);
   const weights = new Float64Array(n * n).fill(Number.NEGATIVE_INFINITY);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -66,6 +70,13 @@ describe.each(available)('matchEmbeddings with several heads on %s', (backend) =
     }
     expect(Math.abs(result.totalWeight - total)).toBeLessThan(1e-4 * total);
     expect(result.upperBound).toBeGreaterThanOrEqual(result.totalWeight);
+    // Each pair's two directions, summed over the heads (w and b are floats natively: 1e-6).
+    expect(result.predicted!.length).toBe(result.pairs.length);
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      const [a, b] = [result.pairs[p]!, result.pairs[p + 1]!];
+      expect(Math.abs(result.predicted![p]! - naiveDirected(hs, a, b))).toBeLessThan(1e-6 * Math.abs(naiveDirected(hs, a, b)));
+      expect(Math.abs(result.predicted![p + 1]! - naiveDirected(hs, b, a))).toBeLessThan(1e-6 * Math.abs(naiveDirected(hs, b, a)));
+    }
   });
 
   it('with one head of weight 1 gives exactly the single-head call', async () => {
