@@ -112,7 +112,7 @@ export interface MatchPoolOptions {
   matching?: MatchTuning;
   /**
    * Feature-tower outputs kept per side-information tuple (LRU), 0..10,000,000; default 50,000
-   * (~85 MB at dim 64: about 1.7 KB an entry, measured). Users who come back to the pool with the same side information skip the
+   * (~32 MB at dim 64: about 0.63 KB an entry, measured). Users who come back to the pool with the same side information skip the
    * model (the output is the same floats); 0 runs the tower for every user of every call.
    */
   featureCacheEntries?: number;
