@@ -48,9 +48,10 @@ constexpr int kMaxSwapSweeps = 8;
 // world's and matching_bench's pools the matching then stayed ≥ 99.8% of the exact optimum, and
 // it typically saves the last auction and the final bound pass (N = 2,000: stops after one auction).
 constexpr double kSettledGap = 0.002;
-// Settling early, before another round (see settles_early in max_weight_matching): the limit on
-// the dense gap, and the tightening passes spent on it. The final bound (when the rounds ran out)
-// gets up to kFinalTightenPasses.
+// Settling early, before another round (see settles_early in max_weight_matching): limits on the
+// sampled estimate of the gap and on the dense gap, and the tightening passes spent on it. The
+// final bound (when the rounds ran out) gets up to kFinalTightenPasses.
+constexpr double kSampledGapLimit = 0.005;
 constexpr double kTightenGap = 0.0075;
 constexpr int kTightenPasses = 4;
 constexpr int kFinalTightenPasses = 2;
@@ -1080,17 +1081,21 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     result.seconds_candidates += std::chrono::duration<double>(t1 - t0).count();
     result.seconds_graph += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   };
-  // After an auction, before the next candidate pass, two looks at whether the assignment is
-  // already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
+  // After an auction, before the next candidate pass, up to three looks at whether the assignment
+  // is already settled (half its weight within kSettledGap of a bound), so that the candidate pass,
   // symmetrizing and auction of another round are saved:
-  //  1. the dense bound for the auction's symmetric dual y (one streaming pass); above kTightenGap → go on;
-  //  2. up to kTightenPasses tightening passes (see tighten_bound).
+  //  1. from the third round on (a pool that did not settle after its first auction is likely to
+  //     go on): a lower estimate of the dense bound from the symmetric lists plus each row's sample
+  //     (1/kSampleStride of the matrix): the auction is ε-optimal on its lists, so only pairs
+  //     outside them leave a gap, and the sample sees some of those; above kSampledGapLimit → go on.
+  //     After the first auction it is skipped: there it almost never stopped the dense pass and
+  //     cost a third of one (0.4 ms at N = 2,000);
+  //  2. the dense bound for the auction's symmetric dual y (one streaming pass); above
+  //     kTightenGap → go on. It takes y rather than the auction's prices p (both give a valid
+  //     bound; see tighten_bound): on the pools below y's gap was about 60% of p's;
+  //  3. up to kTightenPasses tightening passes (see tighten_bound).
   // With the first dual of guess_dual, the bundled world's pools (N = 2,000–3,000) and
-  // matching_bench's (N = 1,000–10,000) settle here after one auction, mostly at step 1. The bound
-  // pass takes y rather than the auction's prices p (both give a valid bound; see tighten_bound):
-  // on those pools y's was the tighter, its gap about 60% of p's. (A first look from the lists and
-  // each row's sample, 1/16 of the matrix, could skip the dense pass when the gap was clearly
-  // wide, but those pools almost never had one, and it cost a third of the pass: 0.4 ms at 2,000.)
+  // matching_bench's (N = 1,000–10,000) settle here after one auction, mostly at step 2.
   // Σ y = half the last assignment's weight (σ permutes the prices away): the fractional matching it
   // stands for, which every settling test compares with a bound.
   auto half_assignment = [&] {
@@ -1098,8 +1103,28 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
     for (std::size_t i = 0; i < n; ++i) half += y[i];
     return half;
   };
-  auto settles_early = [&] {
+  auto sampled_gap = [&](double half) {
+    const std::vector<float> price_f(price.begin(), price.end());
+    std::vector<double> row_estimate(n);
+    const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
+    parallel_for(tasks, sample_pass_threads(sample, n, threads), [&](std::size_t task) {
+      const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
+      for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
+        double best = -price[i];
+        for (std::size_t e = graph.edge_begin[i]; e < graph.edge_end[i]; ++e) {
+          best = std::max(best, usable(graph.weight[e]) - price[static_cast<std::size_t>(graph.adjacency[e])]);
+        }
+        best = std::max(best, static_cast<double>(sample_row_best(sample, i, price_f.data())));
+        row_estimate[i] = best + price[i];
+      }
+    });
+    double estimate = 0.0;  // summed in row order: the same total on any number of threads
+    for (double e : row_estimate) estimate += e;
+    return 1.0 - half / (estimate / 2.0);
+  };
+  auto settles_early = [&](int round) {
     const double half = half_assignment();
+    if (round >= 2 && sampled_gap(half) > kSampledGapLimit) return false;
     upper_bound = std::min(upper_bound, dual_bound(w, columns, y, dual, threads, cancel));
     if (1.0 - half / upper_bound > kTightenGap) return false;
     upper_bound = tighten_bound(w, columns, dual, upper_bound, half, kSettledGap, kTightenPasses, threads, cancel,
@@ -1112,7 +1137,7 @@ MaxWeightResult max_weight_matching(ConstMatrix w, const MaxWeightOptions& optio
   for (int round = 0; round < rounds; ++round) {
     if (round > 0) {
       const auto t0 = std::chrono::steady_clock::now();
-      settled = settles_early();
+      settled = settles_early(round);
       result.seconds_candidates += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (settled) break;
     }
