@@ -388,9 +388,7 @@ export class MatchPool {
       return batch;
     });
     const filtersStart = performance.now();
-    const index = new Map<string, number>();
-    ids.forEach((id, i) => index.set(id, i));
-    const filters = poolFilters(checked, index);
+    const filters = poolFilters(checked, ids);
     const filterBuildMs = performance.now() - filtersStart;
     const [feature, sessionRows] = await Promise.all([embedding, session, tracked]);
 

@@ -147,12 +147,7 @@ describe('poolFilters', () => {
       { gender: 1, wants: 1, languages: [3], blocked: ['u0', 'ghost', 'u1'] },
       { gender: 2, wants: 7, languages: [31] },
     ];
-    const index = new Map([
-      ['u0', 0],
-      ['u1', 1],
-      ['u2', 2],
-    ]);
-    const filters = poolFilters(users, index);
+    const filters = poolFilters(users, ['u0', 'u1', 'u2']);
     expect(Array.from(filters.mutual[0]!.attr)).toEqual([0, 1, 2]);
     expect(Array.from(filters.mutual[0]!.accepts)).toEqual([2, 1, 7]);
     expect(Array.from(filters.overlap[0]!)).toEqual([0b1010, 0b1000, 2 ** 31]);
