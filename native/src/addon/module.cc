@@ -2,6 +2,7 @@
 // handles, so the module is context-aware and loads in worker threads.
 #include <napi.h>
 
+#include "addon/add_into.h"
 #include "addon/backends.h"
 #include "addon/clustering_worker.h"
 #include "addon/errors.h"
@@ -37,6 +38,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("clusterMedoids", Napi::Function::New(env, guarded<cluster_medoids>, "clusterMedoids"));
   exports.Set("pinnerSage", Napi::Function::New(env, guarded<pinner_sage>, "pinnerSage"));
   exports.Set("topK", Napi::Function::New(env, guarded<top_k>, "topK"));
+  exports.Set("addInto", Napi::Function::New(env, guarded<add_into>, "addInto"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("blas", Napi::Boolean::New(env, KINDRED_HAVE_BLAS != 0));
   build.Set("cuda", Napi::Boolean::New(env, KINDRED_HAVE_CUDA != 0));

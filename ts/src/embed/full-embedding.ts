@@ -3,6 +3,7 @@
  * from the embedding memory, possibly seconds old; zero for a cold user), per side.
  */
 import { invalidArgument } from '../core/validate.js';
+import { native } from '../native/binding.js';
 import type { EmbeddingBatch, EmbeddingMemory } from '../store/embedding-memory.js';
 import type { EmbedOptions, FeatureTower, TowerEmbeddings } from './feature-tower.js';
 import type { UserSideInfo } from './side-info.js';
@@ -46,24 +47,11 @@ export function addSessionEmbeddings(
   }
   const user = options?.inPlace === true ? feature.user : new Float32Array(feature.user);
   const peer = options?.inPlace === true ? feature.peer : new Float32Array(feature.peer);
-  addInto(user, session.user, n);
-  addInto(peer, session.peer, n);
+  // Natively: V8 converts each float through a double and never vectorizes (256K floats per
+  // side at N = 2,000: ~0.9 ms of main thread in a matchPool call, ~0.05 ms in the addon).
+  native().addInto(user, session.user);
+  native().addInto(peer, session.peer);
   return { user, peer };
-}
-
-/**
- * to[i] += from[i] for i < n, four per iteration: V8 neither vectorizes nor unrolls the plain loop,
- * and at N = 2,000 users (256K floats per call) this one ran at 0.75 ms against 0.35–0.5 ms.
- */
-function addInto(to: Float32Array, from: Float32Array, n: number): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    to[i]! += from[i]!;
-    to[i + 1]! += from[i + 1]!;
-    to[i + 2]! += from[i + 2]!;
-    to[i + 3]! += from[i + 3]!;
-  }
-  for (; i < n; i++) to[i]! += from[i]!;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface NativeBackendInfo {
 /** The exact shape of the addon's exports (native/src/addon/module.cc). */
 export interface NativeAddon {
   listBackends(): NativeBackendInfo[];
+  /** to[i] += from[i], synchronously (same lengths; TypeError/RangeError otherwise). */
+  addInto(to: Float32Array, from: Float32Array): void;
   /** Resolves with the backend that ran. Throws synchronously on misuse (TypeError/RangeError). */
   pairScores(
     a: Float32Array,

@@ -265,5 +265,22 @@ describe('towers', () => {
       expect(Array.from(sum.user)).toEqual([1, 2, 3, 4]);
       expect(Array.from(feature.user)).toEqual([0, 0, 0, 0]);
     });
+
+    it('adds in place, natively, as float32 sums of the same rows (odd lengths, views into larger buffers)', () => {
+      const rows = 37;
+      const dim = 3;
+      const random = (k: number) => Math.fround(Math.sin(k * 12.9898) * 43.758);
+      const backing = new Float32Array(rows * dim + 5).map((_, k) => random(k));
+      const feature = { rows, dim, user: backing.subarray(2, 2 + rows * dim), peer: Float32Array.from({ length: rows * dim }, (_, k) => random(k + 900)) };
+      const session = { dim, user: Float32Array.from({ length: rows * dim }, (_, k) => random(k + 300)), peer: Float32Array.from({ length: rows * dim }, (_, k) => random(k + 600)) };
+      const want = { user: feature.user.map((x, k) => Math.fround(x + session.user[k]!)), peer: feature.peer.map((x, k) => Math.fround(x + session.peer[k]!)) };
+      const before = [backing[0], backing[1], backing.at(-3), backing.at(-2), backing.at(-1)];
+      const sum = addSessionEmbeddings(feature, session, { inPlace: true });
+      expect(sum.user).toBe(feature.user);
+      expect(Array.from(sum.user)).toEqual(Array.from(want.user));
+      expect(Array.from(sum.peer)).toEqual(Array.from(want.peer));
+      // Nothing outside the view changed.
+      expect([backing[0], backing[1], backing.at(-3), backing.at(-2), backing.at(-1)]).toEqual(before);
+    });
   });
 });
