@@ -10,20 +10,26 @@
 #endif
 
 namespace kindred::matching {
+namespace {
+
+// The median of three as the pivot: it is one of the values, so each round makes progress.
+inline float median_of_three(float a, float b, float c) noexcept {
+  if (a > b) {
+    const float t = a;
+    a = b;
+    b = t;
+  }
+  if (b > c) b = c;
+  return a > b ? a : b;
+}
+
+}  // namespace
 
 float kth_largest_scalar(float* values, std::size_t count, std::size_t k) noexcept {
   std::size_t lo = 0, hi = count;  // the k-th largest lies in [lo, hi); everything before lo is larger
   const std::size_t want = k - 1;   // its index in descending order
   while (hi - lo > 16) {
-    float a = values[lo], b = values[lo + (hi - lo) / 2], c = values[hi - 1];
-    // The median of three as the pivot: it is one of the values, so each round makes progress.
-    if (a > b) {
-      const float t = a;
-      a = b;
-      b = t;
-    }
-    if (b > c) b = c;
-    const float pivot = a > b ? a : b;
+    const float pivot = median_of_three(values[lo], values[lo + (hi - lo) / 2], values[hi - 1]);
     // [lo, above) > pivot; only when the k-th is not among those, [above, equal) == pivot.
     std::size_t above = lo;
     for (std::size_t i = lo; i < hi; ++i) {
@@ -91,14 +97,7 @@ __attribute__((target("avx2,popcnt"))) float kth_largest_avx2(const float* value
   int above_region = 0, below_region = 1;  // where the next round writes
   std::size_t n = count, want = k - 1;
   while (n > 16) {
-    float a = src[0], b = src[n / 2], c = src[n - 1];
-    if (a > b) {
-      const float t = a;
-      a = b;
-      b = t;
-    }
-    if (b > c) b = c;
-    const float pivot = a > b ? a : b;
+    const float pivot = median_of_three(src[0], src[n / 2], src[n - 1]);
     const __m256 pivot8 = _mm256_set1_ps(pivot);
     float* above = region[above_region];
     float* below = region[below_region];
