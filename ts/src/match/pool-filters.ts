@@ -23,17 +23,20 @@ export interface PoolFilterSettings {
  *
  * @throws InvalidArgumentError naming `<argument>[k]` at fault
  */
-export function languageBits(languages: unknown, argument: string): number {
+export function languageBits(languages: unknown, argument: string | (() => string)): number {
+  // The name is built only for an error (a pool call checks thousands of good lists).
+  const name = () => (typeof argument === 'string' ? argument : argument());
   if (!Array.isArray(languages) || languages.length === 0 || languages.length > 32) {
-    throw invalidArgument(argument, 'a non-empty array of language ids (integers 0 to 31)', languages);
+    throw invalidArgument(name(), 'a non-empty array of language ids (integers 0 to 31)', languages);
   }
   let bits = 0;
-  languages.forEach((language: unknown, k) => {
+  for (let k = 0; k < languages.length; k++) {
+    const language: unknown = languages[k];
     if (typeof language !== 'number' || !Number.isInteger(language) || language < 0 || language > 31) {
-      throw invalidArgument(`${argument}[${k}]`, 'an integer between 0 and 31', language);
+      throw invalidArgument(`${name()}[${k}]`, 'an integer between 0 and 31', language);
     }
     bits |= 1 << language;
-  });
+  }
   return bits >>> 0;
 }
 

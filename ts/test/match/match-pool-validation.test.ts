@@ -37,6 +37,9 @@ describe('MatchPool argument checks', () => {
     ['a side field left out', [{ id: 'a', side: (({ ageBucket: _, ...rest }) => rest)(side) }], 'users[0].side.ageBucket'],
     ['an unknown side field', [{ id: 'a', side: { ...side, age: 3 } }], 'users[0].side.age'],
     ['an unknown user field', [{ ...user('a'), blockd: ['b'] }], 'users[0].blockd'],
+    // As many keys as expected, one of them unknown: the count alone would not tell.
+    ['an unknown side field in place of a known one', [{ id: 'a', side: { ...(({ ageBucket: _, ...rest }) => rest)(side), age: 3 } }], 'users[0].side.age'],
+    ['an unknown user field beside all the known ones', [{ ...user('a'), languages: [1], blocked: [], blockd: ['b'] }], 'users[0].blockd'],
     ['a country outside the vocabulary', [{ id: 'a', side: { ...side, country: 12 } }], 'users[0].side.country'],
     ['wants nobody (0)', [{ id: 'a', side: { ...side, wants: 0 } }], 'users[0].side.wants'],
     ['wants a bit past the genders (8)', [{ id: 'a', side: { ...side, wants: 8 } }], 'users[0].side.wants'],
