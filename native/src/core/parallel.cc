@@ -55,7 +55,8 @@ struct Job {
 
 // Threads kept for the life of the process, idle until a parallel_for offers them a job. Starting
 // a std::thread per helper and joining it cost about 30 µs per call here, and the matcher makes a
-// dozen such calls at N = 2,000 (0.4 ms of a 20 ms call); waking a waiting thread costs about 1 µs.
+// dozen such calls at N = 2,000 (0.4 ms of a 20 ms call); offering a job to waiting threads costs its
+// caller about 1 µs (measured back to back; how soon a sleeping thread wakes depends on the machine).
 // Any thread may call parallel_for, several at once (Node worker threads each run their own calls):
 // each job takes the free threads it may, and its caller works on it too, so every job finishes
 // even when the pool's threads are all busy elsewhere, and a task may itself call parallel_for.
