@@ -78,7 +78,7 @@ class MatchWorker final : public PromiseWorker {
         for (const matching::Head& h : job_->heads) heads.push_back({order_->rows(h.user), order_->rows(h.peer), h.transform, h.weight});
         // One head goes through head_scores too when filters can forbid whole tiles (on a CPU
         // backend): its transform then runs on each tile's scores in cache, as for several heads.
-        const bool tiled = (!filters.mutual.empty() || !filters.overlap.empty()) && be.info().kind == backend::Kind::kCpu;
+        const bool tiled = matching::has_attribute_filters(filters) && be.info().kind == backend::Kind::kCpu;
         if (!multi && tiled) heads.push_back({order_->rows(job_->user), order_->rows(job_->peer), job_->transform, 1.0f});
         if (!heads.empty()) {
           matching::head_scores(be, heads, weights_, cancel_, &filters);

@@ -89,7 +89,7 @@ void head_scores(backend::Backend& backend, const std::vector<Head>& heads, Muta
   validate(heads, out);
   const std::size_t n = out.rows;
   if (n == 0) return;
-  if (filters != nullptr && (!filters->mutual.empty() || !filters->overlap.empty()) &&
+  if (filters != nullptr && has_attribute_filters(*filters) &&
       backend.info().kind == backend::Kind::kCpu) {
     head_scores_tiled(backend, heads, out, cancel, FilterTiles(*filters, n, kFilterTile));
     return;

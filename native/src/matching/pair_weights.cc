@@ -612,7 +612,7 @@ PairWeightsStats pair_weights(MutableMatrix scores, const Transform& transform, 
   if (threads <= 0) threads = default_thread_count();
 
   std::optional<FilterTiles> forbidden_tiles;
-  if (!filters.mutual.empty() || !filters.overlap.empty()) forbidden_tiles.emplace(filters, n, kFilterTile);
+  if (has_attribute_filters(filters)) forbidden_tiles.emplace(filters, n, kFilterTile);
   Pass pass{scores, transform, exp_args(transform.w, transform.b), &filters, {}, {},
             BlockedSet(filters.blocked, filters.blocked_pairs), forbidden_tiles ? &*forbidden_tiles : nullptr, names};
   const std::size_t padded = n + kBlock;  // a block may start at any index below n

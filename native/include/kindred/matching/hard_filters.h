@@ -27,6 +27,11 @@ struct HardFilters {
   std::size_t blocked_pairs = 0;
 };
 
+// Whether the filters rule on users' attributes (mutual or overlap filters): those can forbid whole
+// tiles of a pool ordered by them, which the scores, pair weights and matcher then skip. `blocked`
+// pairs are single pairs and forbid no tile.
+inline bool has_attribute_filters(const HardFilters& filters) { return !filters.mutual.empty() || !filters.overlap.empty(); }
+
 // The naive rule for one pair: mutual and overlap filters only (not `blocked`, and the diagonal
 // i == j is the caller's business). An attr value >= 32 accepts nothing. The reference for the
 // tests and for callers that need one pair; pair_weights() evaluates the same rule vectorized.
