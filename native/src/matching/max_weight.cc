@@ -150,12 +150,13 @@ struct SparseGraph {
     });
     // Each row gets a slot big enough for its own list plus its first kIncomingCap·k incoming edges
     // (in the order of the rows that listed it).
+    auto incoming_kept = [&](std::size_t i) { return std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]); };
     edge_begin.resize(n);
     edge_end.resize(n);
     std::size_t total = 0;
     for (std::size_t i = 0; i < n; ++i) {
       edge_begin[i] = total;
-      total += static_cast<std::size_t>(count[i]) + std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
+      total += static_cast<std::size_t>(count[i]) + incoming_kept(i);
     }
     adjacency.resize(total);
     weight.resize(total);
@@ -178,8 +179,8 @@ struct SparseGraph {
             stamp[static_cast<std::size_t>(column)] = static_cast<std::int32_t>(i);
           };
           for (std::int32_t t = 0; t < count[i]; ++t) add(of(i)[t], neighbour_weight[i * k + static_cast<std::size_t>(t)]);
-          const std::size_t room = std::min(kIncomingCap * k, in_offset[i + 1] - in_offset[i]);
-          for (std::size_t t = in_offset[i]; t < in_offset[i] + room; ++t) add(incoming[t].column, incoming[t].weight);
+          const std::size_t last = in_offset[i] + incoming_kept(i);
+          for (std::size_t t = in_offset[i]; t < last; ++t) add(incoming[t].column, incoming[t].weight);
           edge_end[i] = edge_begin[i] + size;
         }
       }
@@ -194,7 +195,7 @@ struct SparseGraph {
 class RowColumns {
  public:
   RowColumns(const HardFilters* filters, std::size_t n) {
-    if (filters == nullptr || (filters->mutual.empty() && filters->overlap.empty()) || n <= kFilterTile) {
+    if (filters == nullptr || !has_attribute_filters(*filters) || n <= kFilterTile) {
       tile_ = std::max<std::size_t>(n, 1);
       runs_.push_back({0, n});
       offset_ = {0, 1};
