@@ -2,11 +2,14 @@
 import { float32Array, invalidArgument, matrixLength } from '../core/validate.js';
 import type { EmbeddingBatch, EmbeddingWrite } from './embedding-memory.js';
 
+/** Whether `id` is a non-empty string of at most 512 characters. */
+function isId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= 512;
+}
+
 /** `id` as a non-empty string of at most 512 characters. */
 export function checkId(id: unknown, argument = 'id'): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
-    throw invalidArgument(argument, 'a non-empty string of at most 512 characters', id);
-  }
+  if (!isId(id)) throw invalidArgument(argument, 'a non-empty string of at most 512 characters', id);
   return id;
 }
 
@@ -15,8 +18,7 @@ export function checkIds(ids: unknown): readonly string[] {
   if (!Array.isArray(ids)) throw invalidArgument('ids', 'an array of ids', ids);
   // The argument's name is built only for a bad id: a matchPool call checks thousands of good ones.
   for (let i = 0; i < ids.length; i++) {
-    const id: unknown = ids[i];
-    if (typeof id !== 'string' || id.length === 0 || id.length > 512) checkId(id, `ids[${i}]`);
+    if (!isId(ids[i])) checkId(ids[i], `ids[${i}]`);
   }
   return ids as string[];
 }
