@@ -97,8 +97,8 @@ export class FeatureCache {
       const page = slot >>> PAGE_BITS;
       const at = slot & (PAGE - 1);
       this.#used[page]![at] = now;
-      // set() of a view: a native copy (a JS loop over the 2·64 floats doubled the fill's time,
-      // even with the views' garbage counted).
+      // Rows are copied with set() of a view, a native copy: a JS loop over the 2·64 floats doubled
+      // the fill's time in a matchPool call, even with the views' garbage counted.
       const rows = this.#rows[page]!;
       user.set(rows.subarray(at * 2 * d, at * 2 * d + d), i * d);
       peer.set(rows.subarray(at * 2 * d + d, at * 2 * d + 2 * d), i * d);
@@ -130,8 +130,8 @@ export class FeatureCache {
       this.#tuples[page]!.set(tuple, at * 8);
       this.#hashes[page]![at] = hash;
       this.#used[page]![at] = now;
-      copyRow(computed.user, r * d, this.#rows[page]!, at * 2 * d, d);
-      copyRow(computed.peer, r * d, this.#rows[page]!, at * 2 * d + d, d);
+      this.#rows[page]!.set(computed.user.subarray(r * d, (r + 1) * d), at * 2 * d);
+      this.#rows[page]!.set(computed.peer.subarray(r * d, (r + 1) * d), at * 2 * d + d);
     }
     if (this.#slots.size <= this.#maxEntries) return;
     const keep = Math.floor(0.9 * this.#maxEntries);
@@ -172,11 +172,6 @@ export class FeatureCache {
     }
     return this.#nextSlot++;
   }
-}
-
-/** to[at..at+d) = from[offset..offset+d): a plain loop, cheaper than subarray + set for a short row. */
-export function copyRow(from: Float32Array, offset: number, to: Float32Array, at: number, d: number): void {
-  for (let k = 0; k < d; k++) to[at + k] = from[offset + k]!;
 }
 
 /** Whether tuples[at..at+8) holds `tuple`. */

@@ -4,7 +4,7 @@
  * (a pure function of it), see {@link FeatureCache}.
  */
 import { integerInRange, optionalSignal, optionsObject } from '../core/validate.js';
-import { copyRow, FeatureCache, type FeatureCacheMetrics } from './feature-cache.js';
+import { FeatureCache, type FeatureCacheMetrics } from './feature-cache.js';
 import type { ModelPool } from './model-pool.js';
 import { metadataJson } from './onnx-metadata.js';
 import { checkSideInfo, encodeSideInfo, readVocab, type SideInfoVocab, type UserSideInfo } from './side-info.js';
@@ -112,8 +112,8 @@ export class FeatureTower {
     cache.store(missing, computed);
     if (unfilled.length === n) return { rows: n, dim: d, user: computed.user, peer: computed.peer };
     unfilled.forEach((i, r) => {
-      copyRow(computed.user, r * d, user, i * d, d);
-      copyRow(computed.peer, r * d, peer, i * d, d);
+      user.set(computed.user.subarray(r * d, (r + 1) * d), i * d);
+      peer.set(computed.peer.subarray(r * d, (r + 1) * d), i * d);
     });
     return { rows: n, dim: d, user, peer };
   }
