@@ -15,6 +15,7 @@
 #include "reference/exact_matching.h"
 #include "../src/matching/best_two.h"
 #include "../src/matching/candidate_cut.h"
+#include "../src/matching/candidate_scan.h"
 #include "../src/matching/row_sample.h"
 
 using namespace kindred;
@@ -190,6 +191,86 @@ TEST(best_candidates_equal_a_full_sort) {
     std::sort(want.begin(), want.end());
     std::sort(got.begin(), got.end());
     CHECK(got == want) << "trial " << trial << " count " << count << " k " << k;
+  }
+}
+
+// A row's candidate scan, both the version this CPU runs (AVX2 where it has it) and the portable
+// one, against a plain sort: the k best reduced weights w − y above the floor over usable pairs
+// (finite, positive; never the row's own column), ties to the lower column, and the best w − p.
+// Rows of many ties, unusable values (0, negative, ±∞, NaN), runs of odd lengths around the row's
+// own column, floors that leave fewer than k, and lists short enough that the buffer is cut many
+// times over (k = 1).
+TEST(candidate_scan_equals_a_sort) {
+  std::mt19937 rng(2024);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::size_t n = 1 + static_cast<std::size_t>(rng() % 300);
+    const std::size_t k = trial % 7 == 0 ? 1 : 1 + static_cast<std::size_t>(rng() % 64);
+    const std::size_t self = static_cast<std::size_t>(rng() % n);
+    const int kind = trial % 3;  // spread values, few distinct values (ties), mostly unusable
+    std::vector<float> row(n), y(n), p(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      const unsigned roll = rng() % 16;
+      row[j] = kind == 1 ? static_cast<float>(1 + rng() % 3) : std::uniform_real_distribution<float>(0.01f, 4)(rng);
+      if (roll < (kind == 2 ? 12u : 3u)) {
+        const float unusable[] = {-inf, 0.0f, -1.0f, inf, std::numeric_limits<float>::quiet_NaN()};
+        row[j] = unusable[rng() % 5];
+      }
+      y[j] = kind == 1 ? static_cast<float>(rng() % 2) : std::uniform_real_distribution<float>(0, 1)(rng);
+      p[j] = std::uniform_real_distribution<float>(0, 2)(rng);
+    }
+    // Random runs in column order, with gaps.
+    std::vector<matching::ColumnRun> spans;
+    for (std::size_t at = 0; at < n;) {
+      const std::size_t length = 1 + static_cast<std::size_t>(rng() % 40);
+      if (rng() % 4 != 0) spans.push_back({at, std::min(n, at + length)});
+      at += length + static_cast<std::size_t>(rng() % 3) * static_cast<std::size_t>(rng() % 9);
+    }
+    const float floor = trial % 4 == 0 ? -inf : std::uniform_real_distribution<float>(-1, 3)(rng);
+    const bool with_bound = trial % 2 == 0;
+
+    // The reference: every candidate of the spans, sorted as Candidate orders them.
+    std::vector<matching::Candidate> all;
+    float top = -inf;
+    for (const auto& span : spans) {
+      for (std::size_t j = span.begin; j < span.end; ++j) {
+        if (!(row[j] > 0.0f && row[j] < inf)) continue;
+        top = std::max(top, row[j] - p[j]);
+        const float value = row[j] - y[j];
+        if (j != self && value > floor) all.push_back({value, static_cast<std::int32_t>(j), row[j]});
+      }
+    }
+    std::sort(all.begin(), all.end());
+    const std::size_t filled = std::min(all.size(), k);
+    std::vector<std::int32_t> want;
+    for (std::size_t t = 0; t < filled; ++t) want.push_back(all[t].column);
+    std::sort(want.begin(), want.end());
+
+    for (const bool portable : {false, true}) {
+      matching::RowScanScratch scratch(k);
+      std::vector<std::int32_t> best_j(k, -1);
+      std::vector<float> best_w(k, 0.0f);
+      const auto scan = portable ? matching::scan_row_portable(row.data(), spans.data(), spans.size(), self, y.data(),
+                                                                with_bound ? p.data() : nullptr, k, floor, scratch,
+                                                                best_j.data(), best_w.data())
+                                 : matching::scan_row(row.data(), spans.data(), spans.size(), self, y.data(),
+                                                      with_bound ? p.data() : nullptr, k, floor, scratch, best_j.data(),
+                                                      best_w.data());
+      const std::string version = portable ? " (portable)" : matching::scan_row_is_vectorized() ? " (AVX2)" : " (portable)";
+      CHECK(scan.filled == filled) << "trial " << trial << version << ": filled " << scan.filled << " vs " << filled;
+      if (scan.filled != filled) continue;
+      std::vector<std::int32_t> got(best_j.begin(), best_j.begin() + static_cast<std::ptrdiff_t>(filled));
+      for (std::size_t t = 0; t < filled; ++t) {
+        CHECK(best_w[t] == row[static_cast<std::size_t>(best_j[t])]) << "trial " << trial << version << ": a weight is not its column's";
+      }
+      std::sort(got.begin(), got.end());
+      CHECK(got == want) << "trial " << trial << version << " n " << n << " k " << k << ": another set of columns";
+      const float kth = filled == k ? all[k - 1].value : -inf;
+      CHECK(scan.kth == kth) << "trial " << trial << version << ": k-th " << scan.kth << " vs " << kth;
+      if (with_bound) {
+        CHECK(scan.top == top) << "trial " << trial << version << ": top " << scan.top << " vs " << top;
+      }
+    }
   }
 }
 

@@ -3,11 +3,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "cpu_avx2.h"
-
-#ifdef KINDRED_MATCHING_AVX2
-#include <immintrin.h>
-#endif
+#include "compress_lanes.h"
 
 namespace kindred::matching {
 namespace {
@@ -65,25 +61,6 @@ float kth_largest_scalar(float* values, std::size_t count, std::size_t k) noexce
 #ifdef KINDRED_MATCHING_AVX2
 namespace {
 
-// For each 8-bit mask, the lanes whose bit is set, in order: a permutation that packs those lanes
-// to the front of a vector (AVX2 has no compress instruction).
-struct CompressLanes {
-  alignas(64) std::uint8_t lanes[256][8];
-  constexpr CompressLanes() : lanes{} {
-    for (int mask = 0; mask < 256; ++mask) {
-      int packed = 0;
-      for (int bit = 0; bit < 8; ++bit) {
-        if (mask & (1 << bit)) lanes[mask][packed++] = static_cast<std::uint8_t>(bit);
-      }
-    }
-  }
-};
-constexpr CompressLanes kCompressLanes{};
-
-__attribute__((target("avx2,popcnt"))) inline __m256i compress_lanes(int mask) noexcept {
-  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(kCompressLanes.lanes[mask])));
-}
-
 // The same quickselect, out of place: each round writes the values above the pivot and those below
 // it to two of three scratch regions (eight at a time, packed with a permutation), and goes on in
 // the one holding the k-th; the values equal to the pivot are only counted. The last ≤ 16 values
@@ -106,8 +83,8 @@ __attribute__((target("avx2,popcnt"))) float kth_largest_avx2(const float* value
       const __m256 v = _mm256_loadu_ps(src + t);
       const int more = _mm256_movemask_ps(_mm256_cmp_ps(v, pivot8, _CMP_GT_OQ));
       const int less = _mm256_movemask_ps(_mm256_cmp_ps(v, pivot8, _CMP_LT_OQ));
-      _mm256_storeu_ps(above + n_above, _mm256_permutevar8x32_ps(v, compress_lanes(more)));
-      _mm256_storeu_ps(below + n_below, _mm256_permutevar8x32_ps(v, compress_lanes(less)));
+      _mm256_storeu_ps(above + n_above, _mm256_permutevar8x32_ps(v, compress_lanes(static_cast<unsigned>(more))));
+      _mm256_storeu_ps(below + n_below, _mm256_permutevar8x32_ps(v, compress_lanes(static_cast<unsigned>(less))));
       n_above += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(more)));
       n_below += static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(less)));
     }

@@ -11,7 +11,7 @@
 
 #include "best_two.h"
 #include "filter_tiles.h"
-#include "candidate_cut.h"
+#include "candidate_scan.h"
 #include "row_sample.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
@@ -70,8 +70,6 @@ constexpr std::size_t kMaxCandidates = 256;
 constexpr std::size_t kIncomingCap = 8;
 // Threads that gather the lists' incoming edges at most (symmetrize), each with n counters.
 constexpr std::size_t kMaxGatherParts = 16;
-// A row's scan buffer holds this many times k candidates before it is compacted.
-constexpr std::size_t kBufferFactor = 8;
 
 
 
@@ -223,128 +221,6 @@ class RowColumns {
 // Eight floats as one GCC/Clang vector (one AVX register in the x86-64-v3 clone).
 typedef float Vec8 __attribute__((vector_size(32)));
 typedef std::int32_t Mask8 __attribute__((vector_size(32)));
-
-struct RowScan {
-  float top;  // max_j w(i,j) − p(j) over usable pairs (the diagonal included if usable: harmless)
-  std::size_t filled;
-  float kth;  // the k-th best reduced weight kept (−∞ when fewer than k)
-};
-
-// One row of the dense pass. Values above the current k-th best go to a buffer; when it fills,
-// nth_element keeps the best k and raises the threshold. Whole groups of 8 below the threshold are
-// skipped with one vector compare, so the pass runs near memory speed.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(KINDRED_NO_CLONES)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-RowScan scan_row(const float* __restrict row, const ColumnRun* spans, std::size_t span_count, std::size_t self,
-                 const float* __restrict y, const float* __restrict p, std::size_t k, float floor,
-                 std::vector<Candidate>& buffer, std::vector<Candidate>& picked, std::vector<float>& cut_scratch,
-                 std::int32_t* __restrict best_j,
-                 float* __restrict best_w) {
-  const float inf = std::numeric_limits<float>::infinity();
-  const Vec8 zero = {}, infinity = zero + inf, minus_infinity = zero - inf;
-  const Mask8 lane_bits = {1, 2, 4, 8, 16, 32, 64, 128};
-  const std::size_t capacity = buffer.size();  // > k
-  std::size_t size = 0;
-  // Values ≤ threshold can no longer enter the top k. Starting at `floor` (a value known to be below
-  // the row's k-th best) skips most of the row from the first column on.
-  float threshold = floor;
-  auto compact = [&] {
-    std::nth_element(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(k - 1),
-                     buffer.begin() + static_cast<std::ptrdiff_t>(size));
-    size = k;
-    threshold = buffer[k - 1].value;
-    for (std::size_t t = 0; t < k; ++t) threshold = std::min(threshold, buffer[t].value);
-  };
-  Vec8 top8 = minus_infinity;
-  float top = -inf;
-  // p == nullptr: no bound is wanted (the first pass's prices are all 0, a useless bound).
-  const bool with_bound = p != nullptr;
-  // Blocks of kScanBlock columns: a pure vector pass writes the reduced weights and flags the runs
-  // of 16 holding a value above the threshold; a scalar pass then visits only flagged runs. (Mixing
-  // the two in one loop made GCC keep the vectors in memory: 8× slower.)
-  constexpr std::size_t kScanBlock = 256;
-  alignas(32) float v[kScanBlock];
-  // The runs of 16 holding a value above the threshold, listed without a branch (which run is
-  // flagged is unpredictable), with their lanes' bits.
-  std::uint8_t flagged_run[kScanBlock / 16];
-  std::uint16_t flagged_lanes[kScanBlock / 16];
-  for (std::size_t span = 0; span < span_count; ++span) {
-    std::size_t j = spans[span].begin;
-    const std::size_t end = spans[span].end;
-    // Whole runs of 16 go through the vector pass, the last block possibly short; only each span's
-    // last (end − begin) mod 16 columns are left to the scalar loop.
-    for (std::size_t runs; (runs = std::min(kScanBlock, end - j) / 16) > 0; j += 16 * runs) {
-      const Vec8 bar = zero + threshold;
-      std::size_t flagged = 0;
-      for (std::size_t r = 0; r < runs; ++r) {
-        Mask8 above[2];
-        for (std::size_t h = 0; h < 2; ++h) {
-          const std::size_t at = j + 16 * r + 8 * h;
-          Vec8 w8, y8;
-          std::memcpy(&w8, row + at, sizeof w8);
-          std::memcpy(&y8, y + at, sizeof y8);
-          // No usability mask here: a forbidden pair's −∞ stays −∞, and the rare flagged lane that
-          // holds an unusable weight (≤ 0 or +∞) is dropped by the scalar pass (a quarter fewer
-          // vector operations on the first pass, which has no bound).
-          const Vec8 v8 = w8 - y8;
-          if (with_bound) {  // loop-invariant: unswitched
-            Vec8 p8;
-            std::memcpy(&p8, p + at, sizeof p8);
-            const Mask8 ok = (w8 > zero) & (w8 < infinity);
-            const Vec8 q8 = ok ? w8 - p8 : minus_infinity;
-            top8 = top8 > q8 ? top8 : q8;
-          }
-          std::memcpy(v + 16 * r + 8 * h, &v8, sizeof v8);
-          above[h] = v8 > bar;
-        }
-        // One bit per lane above the bar, OR-reduced across the vector (16 lanes' bits in one
-        // reduction): the scalar pass then visits only those lanes (a flagged run usually holds one).
-        const Mask8 bits = (above[0] & lane_bits) | (above[1] & (lane_bits << 8));
-        const Mask8 half = bits | __builtin_shuffle(bits, Mask8{4, 5, 6, 7, 0, 1, 2, 3});
-        const Mask8 quarter = half | __builtin_shuffle(half, Mask8{2, 3, 0, 1, 6, 7, 4, 5});
-        const auto lanes = static_cast<std::uint16_t>((quarter | __builtin_shuffle(quarter, Mask8{1, 0, 3, 2, 5, 4, 7, 6}))[0]);
-        flagged_run[flagged] = static_cast<std::uint8_t>(r);
-        flagged_lanes[flagged] = lanes;
-        flagged += lanes != 0;
-      }
-      for (std::size_t f = 0; f < flagged; ++f) {
-        const std::size_t r = flagged_run[f];
-        for (unsigned lanes = flagged_lanes[f]; lanes != 0; lanes &= lanes - 1) {
-          const std::size_t t = 16 * r + static_cast<std::size_t>(__builtin_ctz(lanes));
-          if (!(v[t] > threshold) || j + t == self || !(row[j + t] > 0.0f && row[j + t] < inf)) continue;
-          buffer[size++] = {v[t], static_cast<std::int32_t>(j + t), row[j + t]};
-          if (size == capacity) compact();
-        }
-      }
-    }
-    for (; j < end; ++j) {
-      const float wj = row[j];
-      if (!(wj > 0.0f && wj < inf)) continue;
-      if (with_bound) top = std::max(top, wj - p[j]);
-      const float value = wj - y[j];
-      if (value > threshold && j != self) {
-        buffer[size++] = {value, static_cast<std::int32_t>(j), wj};
-        if (size == capacity) compact();
-      }
-    }
-  }
-  for (int t = 0; t < 8; ++t) top = std::max(top, top8[t]);
-  const std::size_t filled = std::min(size, k);
-  // The best `filled` (see best_candidates).
-  const Candidate* best = buffer.data();
-  if (size > filled) {
-    best_candidates(buffer.data(), size, k, picked.data(), cut_scratch.data());
-    best = picked.data();
-  }
-  float kth = filled == k ? inf : -inf;
-  for (std::size_t t = 0; t < filled; ++t) {
-    best_j[t] = best[t].column;
-    best_w[t] = best[t].weight;
-    if (filled == k) kth = std::min(kth, best[t].value);
-  }
-  return {top, filled, kth};
-}
 
 // Starting thresholds for a row's scan, guessed from the row's sample (one column in
 // kSampleStride): the sample's r-th best reduced weight with r·stride ≈ 2k, so about 2k values of
@@ -552,22 +428,13 @@ void guess_dual(const RowSample& sample, std::vector<double>& y, int threads, co
   const std::size_t n = y.size();
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   const int step_threads = sample_pass_threads(sample, n, threads);
+  // The start: each row's best sampled weight (the diagonal counts if usable, as in the steps; a
+  // pool's own weights hold −∞ there), at least 0 — as a step from all-zero prices.
+  std::vector<float> yf(n, 0.0f);
   parallel_for(tasks, step_threads, [&](std::size_t task) {
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
-    for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
-      float top = 0.0f;  // unusable pairs never raise it
-      sample.visit(i, [&](std::size_t from, std::size_t to, const float* values) {
-        for (std::size_t j = from; j < to; ++j) {
-          // Branch-free: half the pairs of a filtered pool are forbidden, in no predictable order.
-          const float wj = values[j - from];
-          const float v = j != i && wj < std::numeric_limits<float>::infinity() ? wj : 0.0f;
-          top = top > v ? top : v;
-        }
-      });
-      y[i] = top;
-    }
+    for (std::size_t i = task * kRowsPerTask; i < end; ++i) y[i] = std::max(0.0f, sample_row_best(sample, i, yf.data()));
   });
-  std::vector<float> yf(n);
   std::vector<double> next(n);
   for (int step = 0; step < kGuessSteps; ++step) {
     std::copy(y.begin(), y.end(), yf.begin());
@@ -608,9 +475,8 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
   const std::size_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   parallel_for(tasks, threads, [&](std::size_t task) {
     cancel.throw_if_cancelled();
-    std::vector<Candidate> buffer(kBufferFactor * k), picked(kBufferFactor * k);
-    // For the cuts: the buffer's k-th best (best_candidates), and the sample's ranks (kth_largest).
-    std::vector<float> cut_scratch(std::max(best_candidates_scratch(buffer.size()), kth_largest_scratch(sample.length())));
+    RowScanScratch scan_scratch(k);
+    std::vector<float> cut_scratch(kth_largest_scratch(sample.length()));  // for the sample's ranks
     std::vector<float> reduced(sample.length());
     const std::size_t end = std::min(n, (task + 1) * kRowsPerTask);
     for (std::size_t i = task * kRowsPerTask; i < end; ++i) {
@@ -633,7 +499,7 @@ double select_candidates(ConstMatrix w, const RowColumns& columns, const RowSamp
         if (!(threshold < tried) || (tried != std::numeric_limits<float>::infinity() && scan.filled == k)) return;
         tried = threshold;
         scan = scan_row(w.row(i), columns.runs(i), columns.count(i), i, yf.data(), with_bound ? bound.prices() : nullptr, k,
-                        threshold, buffer, picked, cut_scratch, best_j, best_w);
+                        threshold, scan_scratch, best_j, best_w);
       };
       if (guessable) {
         sampled_reduced(sample, i, yf.data(), reduced.data());
