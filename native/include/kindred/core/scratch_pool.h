@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <limits>
 #include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace kindred {
@@ -26,7 +28,10 @@ void scratch_free(void* block, std::size_t bytes) noexcept;
 std::size_t scratch_kept_bytes() noexcept;
 void scratch_release() noexcept;
 
-// A std::allocator for arrays that live for one call: std::vector<T, ScratchAllocator<T>>.
+// A std::allocator for arrays that live for one call: std::vector<T, ScratchAllocator<T>>. Elements
+// made without a value are default-initialized, not zeroed: ScratchVector<float> v(n) and
+// v.resize(n) leave trivial values unset, because every such array is written before it is read
+// and zeroing it first was a pass of its own over megabytes. Use assign(n, value) for a fill.
 template <typename T>
 struct ScratchAllocator {
   using value_type = T;
@@ -38,6 +43,14 @@ struct ScratchAllocator {
     return static_cast<T*>(scratch_allocate(count * sizeof(T)));
   }
   void deallocate(T* block, std::size_t count) noexcept { scratch_free(block, count * sizeof(T)); }
+  template <typename U>
+  void construct(U* at) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(at)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* at, Args&&... args) {
+    ::new (static_cast<void*>(at)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
   bool operator==(const ScratchAllocator<U>&) const noexcept {
     return true;
