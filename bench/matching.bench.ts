@@ -48,9 +48,12 @@ function makePool(n: number, seed: number) {
   return { user, peer, gender, wants, languages };
 }
 
-/** Rounds per size: each runs both tasks, and the ratio is taken per round, so that the drift of a
- * shared VM (the same GEMM moves ±30% over minutes) hits both sides of a ratio alike. */
-const ROUNDS = 5;
+/** Rounds per size: each times one GEMM and then one whole call, and the ratio is taken per round,
+ * so that the drift of a shared VM (the same GEMM moves ±30% over minutes, and by 10–20% within a
+ * second) hits both sides of a ratio alike; the figures are medians over the rounds. (Five calls of
+ * each task per round, one task after the other, let the two sides of a ratio drift apart: one
+ * run's rounds at N = 2,000 ranged from 1.9× to 3.5×.) */
+const rounds = (n: number) => (n <= 2000 ? 21 : n <= 5000 ? 9 : 5);
 /** The greedy baseline sorts every allowed pair: ~25 million at 10,000 users, 400 MB of arrays. */
 const GREEDY_MAX_N = 10_000;
 
@@ -62,12 +65,12 @@ const median = (xs: number[]) => {
 async function benchSize(n: number) {
   const pool = makePool(n, 1234 + n);
   const buffer = new Float32Array(n * n);
-  const iterations = n <= 2000 ? 5 : 2;
   let last: Awaited<ReturnType<typeof matchEmbeddings>> | undefined;
   const gemms: number[] = [];
   const wholes: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const bench = new Bench({ iterations, time: 0, warmupIterations: 1, warmupTime: 0 });
+  for (let round = 0; round < rounds(n); round++) {
+    // The first round also warms both tasks up (the addon, the scratch pool, the pages of `buffer`).
+    const bench = new Bench({ iterations: 1, time: 0, warmupIterations: round === 0 ? 1 : 0, warmupTime: 0 });
     bench.add('scores GEMM alone (pairScores, out reused)', async () => {
       await pairScores(pool.user, pool.peer, { rows: n, cols: n, dim: DIM, out: buffer });
     });
@@ -106,7 +109,7 @@ async function benchSize(n: number) {
   }
   console.log(
     `  N=${String(n).padEnd(6)} GEMM ${median(gemms).toFixed(1).padStart(8)} ms | whole call ${median(wholes).toFixed(1).padStart(8)} ms` +
-      ` = ${median(ratios).toFixed(2)}x GEMM (median of ${ROUNDS} rounds; ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` +
+      ` = ${median(ratios).toFixed(2)}x GEMM (median of ${rounds(n)} rounds; ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})` +
       ` | last call: scores ${r.timings.scores.toFixed(1)}, filters ${r.timings.filters.toFixed(1)}, matching ${r.timings.matching.toFixed(1)} ms` +
       ` | ${(100 * (r.totalWeight / r.upperBound)).toFixed(3)}% of upper bound, ${r.pairs.length / 2} pairs, ${r.unmatched.length} unmatched` +
       (greedy === undefined
