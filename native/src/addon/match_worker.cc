@@ -15,6 +15,7 @@
 #include "addon/promise_worker.h"
 #include "addon/worker_failure.h"
 #include "kindred/backend/registry.h"
+#include "kindred/core/check.h"
 #include "kindred/gemm/pair_scores.h"
 #include "kindred/matching/filter_order.h"
 #include "kindred/matching/head_scores.h"
@@ -31,6 +32,13 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// A head's optional projections (dim × inputDim each; rows == 0 when the head has none): its
+// vectors are user · user_projectionᵀ and peer · peer_projectionᵀ, made in the worker so that a
+// caller with a model's projected heads needs no round trip of its own for them.
+struct HeadProjection {
+  ConstMatrix user, peer;
+};
+
 // What matchEmbeddings adds on top of matchWeights: the embeddings and how to turn them into weights.
 // Either one head (user, peer, transform: the fused fast path) or several (`heads`, summed first).
 struct EmbeddingJob {
@@ -38,6 +46,8 @@ struct EmbeddingJob {
   std::string backend;
   matching::Transform transform;
   std::vector<matching::Head> heads;
+  std::vector<HeadProjection> projections;  // one per head
+  std::vector<std::vector<float>> projected;  // the projected heads' vectors, owned
   matching::HardFilters filters;
 };
 
@@ -59,8 +69,11 @@ class MatchWorker final : public PromiseWorker {
         if (multi) {
           for (std::size_t t = 0; t < job_->heads.size(); ++t) {
             const std::string name = "heads[" + std::to_string(t) + "]";
+            const HeadProjection& projection = job_->projections[t];
             if (failure_.reject_non_finite(name + ".user", job_->heads[t].user) ||
-                failure_.reject_non_finite(name + ".peer", job_->heads[t].peer)) {
+                failure_.reject_non_finite(name + ".peer", job_->heads[t].peer) ||
+                failure_.reject_non_finite(name + ".userProjection", projection.user) ||
+                failure_.reject_non_finite(name + ".peerProjection", projection.peer)) {
               return;
             }
           }
@@ -69,9 +82,10 @@ class MatchWorker final : public PromiseWorker {
         }
         backend::Backend& be = backend::by_name(job_->backend);
         backend_used_ = be.info().name;
+        auto t0 = Clock::now();
+        if (multi && !project_heads(be)) return;
         // Users in filter order (a copy of the inputs unless they already are): the scores, pair
         // weights and matcher skip the tiles the filters forbid. The mates go back in pool order.
-        auto t0 = Clock::now();
         order_.emplace(job_->filters, weights_.rows);
         const matching::HardFilters& filters = order_->filters();
         std::vector<matching::Head> heads;
@@ -120,6 +134,27 @@ class MatchWorker final : public PromiseWorker {
             result_.mate);
       }
     });
+  }
+
+  // Replaces each projected head's vectors by their projections (see HeadProjection). False, with
+  // the failure recorded, when a projection is not finite.
+  bool project_heads(backend::Backend& be) {
+    job_->projected.reserve(2 * job_->heads.size());  // the heads point into these arrays
+    for (std::size_t t = 0; t < job_->heads.size(); ++t) {
+      const HeadProjection& projection = job_->projections[t];
+      if (projection.user.rows == 0) continue;
+      matching::Head& head = job_->heads[t];
+      const std::size_t n = head.user.rows, dim = projection.user.rows;
+      for (const auto& [side, name] : {std::pair{0, "userProjection"}, std::pair{1, "peerProjection"}}) {
+        std::vector<float>& out = job_->projected.emplace_back(mul_or_throw(n, dim, "projected head"));
+        gemm::pair_scores(be, side == 0 ? head.user : head.peer, side == 0 ? projection.user : projection.peer,
+                          MutableMatrix(out.data(), n, dim), cancel_);
+        const std::string argument = "heads[" + std::to_string(t) + "]." + name;
+        if (failure_.reject_non_finite(argument, ConstMatrix(out.data(), n, dim))) return false;
+        (side == 0 ? head.user : head.peer) = ConstMatrix(out.data(), n, dim);
+      }
+    }
+    return true;
   }
 
   Napi::Value resolution(Napi::Env env) override {
@@ -310,14 +345,24 @@ Napi::Value match_heads(const Napi::CallbackInfo& info) {
     KINDRED_NAPI_THROW_TYPE_ERROR_IF(!heads.Get(t).IsObject(), env, name + " must be an object");
     Napi::Object head = heads.Get(t).As<Napi::Object>();
     const std::size_t dim = to_count(head.Get("dim"), (name + ".dim").c_str());
-    Napi::Float32Array user = to_float_matrix(head.Get("user"), (name + ".user").c_str(), n, dim);
-    Napi::Float32Array peer = to_float_matrix(head.Get("peer"), (name + ".peer").c_str(), n, dim);
+    // With projections (both or neither), user and peer are n × inputDim and each projection dim × inputDim.
+    const bool projected = !head.Get("userProjection").IsUndefined() || !head.Get("peerProjection").IsUndefined();
+    const std::size_t input_dim = projected ? to_count(head.Get("inputDim"), (name + ".inputDim").c_str()) : dim;
+    Napi::Float32Array user = to_float_matrix(head.Get("user"), (name + ".user").c_str(), n, input_dim);
+    Napi::Float32Array peer = to_float_matrix(head.Get("peer"), (name + ".peer").c_str(), n, input_dim);
     KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(scratch, user) || overlaps(scratch, peer), env,
                                       "scratch must not overlap " + name + ".user or .peer");
+    HeadProjection projection{};
+    if (projected) {
+      Napi::Float32Array up = to_float_matrix(head.Get("userProjection"), (name + ".userProjection").c_str(), dim, input_dim);
+      Napi::Float32Array pp = to_float_matrix(head.Get("peerProjection"), (name + ".peerProjection").c_str(), dim, input_dim);
+      projection = {ConstMatrix(up.Data(), dim, input_dim), ConstMatrix(pp.Data(), dim, input_dim)};
+    }
+    job->projections.push_back(projection);
     KINDRED_NAPI_THROW_TYPE_ERROR_IF(!head.Get("weight").IsNumber(), env, name + ".weight must be a number");
     matching::Head h;
-    h.user = ConstMatrix(user.Data(), n, dim);
-    h.peer = ConstMatrix(peer.Data(), n, dim);
+    h.user = ConstMatrix(user.Data(), n, input_dim);
+    h.peer = ConstMatrix(peer.Data(), n, input_dim);
     h.transform = to_transform(head.Get("transform"), name + ".transform");
     h.weight = head.Get("weight").As<Napi::Number>().FloatValue();
     job->heads.push_back(h);

@@ -48,12 +48,23 @@ export interface MatchFilters {
  * with the head's own (e.g. projected) vectors. Heads are summed: ŷ(i→j) = Σ_t ŷ_t(i→j).
  */
 export interface MatchHead {
-  /** n×dim, row-major: user i's chooser vector for this head. */
+  /** n×dim (n×inputDim with projections), row-major: user i's chooser vector for this head. */
   user: Float32Array;
-  /** n×dim, row-major: user j's partner vector for this head. */
+  /** n×dim (n×inputDim with projections), row-major: user j's partner vector for this head. */
   peer: Float32Array;
-  /** This head's vector length. */
+  /** This head's vector length (after the projections, when there are some). */
   dim: number;
+  /**
+   * Optional task projections, both or neither: dim×inputDim, row-major (row t holds output t's
+   * weights), so that the head scores (user_i · userProjectionᵀ) · (peer_j · peerProjectionᵀ), as a
+   * feature tower's projected heads do (models/CONTRACT.md §4). The projections run inside the
+   * call, on its worker thread; `predicted` uses the projected vectors.
+   */
+  userProjection?: Float32Array;
+  /** The partner side's projection, like `userProjection`. */
+  peerProjection?: Float32Array;
+  /** Length of `user`'s and `peer`'s rows when the head has projections. */
+  inputDim?: number;
   /** Default `{ kind: 'exp', w: 1, b: 0 }`. */
   transform?: PairTransform;
   /** The head's weight in the sum, finite and > 0; default 1. */
@@ -107,7 +118,9 @@ function headArgumentNames(count: number): Record<string, string> {
     transform: count === 1 ? 'options.heads[0].transform' : 'options.heads',
   };
   for (let t = 0; t < count; t++) {
-    for (const key of ['user', 'peer', 'transform']) names[`heads[${t}].${key}`] = `options.heads[${t}].${key}`;
+    for (const key of ['user', 'peer', 'transform', 'userProjection', 'peerProjection', 'inputDim']) {
+      names[`heads[${t}].${key}`] = `options.heads[${t}].${key}`;
+    }
   }
   return names;
 }
@@ -138,12 +151,24 @@ export async function matchEmbeddings(options: MatchEmbeddingsOptions): Promise<
   const opts = optionsObject<MatchEmbeddingsOptions>(options, 'options');
   const n = integerInRange(opts.n, 'options.n', 0, MAX_POOL);
   const heads = opts.heads === undefined ? undefined : checkHeads(opts, n);
-  // One head of weight 1 is the single-head call: its transform is fused into the pair-weights pass.
-  const single = heads === undefined ? checkSingleHead(opts, n) : heads.length === 1 && heads[0]!.weight === 1 ? heads[0]! : undefined;
+  // One head of weight 1 without projections is the single-head call: its transform is fused into
+  // the pair-weights pass.
+  const single =
+    heads === undefined
+      ? checkSingleHead(opts, n)
+      : heads.length === 1 && heads[0]!.weight === 1 && heads[0]!.userProjection === undefined
+        ? heads[0]!
+        : undefined;
   const filters = checkFilters(opts.filters ?? {}, n);
   const tuning = matchTuning(opts, 'options');
   const signal = optionalSignal(opts.signal, 'options.signal');
-  const inputs = Object.fromEntries((heads ?? [single!]).flatMap((h, t) => [[`user${t}`, h.user], [`peer${t}`, h.peer]]));
+  const inputs = Object.fromEntries(
+    (heads ?? [single!]).flatMap((h, t) => [
+      [`user${t}`, h.user],
+      [`peer${t}`, h.peer],
+      ...(h.userProjection === undefined ? [] : [[`userProjection${t}`, h.userProjection], [`peerProjection${t}`, h.peerProjection!]]),
+    ]),
+  );
   if (opts.buffer !== undefined) outputBuffer(opts.buffer, 'options.buffer', n, n, 'n x n', inputs);
   const backend = resolveBackend(opts.backend, 'options.backend');
   const buffer = opts.buffer ?? allocateScores(n, n);
@@ -172,7 +197,8 @@ export async function matchEmbeddings(options: MatchEmbeddingsOptions): Promise<
   return toMatchResult(result);
 }
 
-type CheckedHead = Required<MatchHead>;
+type CheckedHead = Required<Pick<MatchHead, 'user' | 'peer' | 'dim' | 'transform' | 'weight'>> &
+  Pick<MatchHead, 'userProjection' | 'peerProjection' | 'inputDim'>;
 
 function checkSingleHead(opts: Partial<MatchEmbeddingsOptions>, n: number): CheckedHead {
   const dim = integerInRange(opts.dim, 'options.dim', 0, 2 ** 31 - 1);
@@ -197,16 +223,27 @@ function checkHeads(opts: Partial<MatchEmbeddingsOptions>, n: number): CheckedHe
     const name = `options.heads[${t}]`;
     const head = optionsObject<MatchHead>(value, name);
     const dim = integerInRange(head.dim, `${name}.dim`, 0, 2 ** 31 - 1);
-    const user = float32Array(head.user, `${name}.user`);
-    const peer = float32Array(head.peer, `${name}.peer`);
-    matrixLength(user, `${name}.user`, n, dim, 'n x dim');
-    matrixLength(peer, `${name}.peer`, n, dim, 'n x dim');
     const transform = checkTransform(head.transform ?? { kind: 'exp', w: 1, b: 0 }, `${name}.transform`);
     const weight = head.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
       throw invalidArgument(`${name}.weight`, 'a finite number > 0', weight);
     }
-    return { user, peer, dim, transform, weight };
+    const user = float32Array(head.user, `${name}.user`);
+    const peer = float32Array(head.peer, `${name}.peer`);
+    if (head.userProjection === undefined && head.peerProjection === undefined && head.inputDim === undefined) {
+      matrixLength(user, `${name}.user`, n, dim, 'n x dim');
+      matrixLength(peer, `${name}.peer`, n, dim, 'n x dim');
+      return { user, peer, dim, transform, weight };
+    }
+    // Projected: both projections, dim × inputDim, and the vectors n × inputDim.
+    const inputDim = integerInRange(head.inputDim, `${name}.inputDim`, 1, 2 ** 31 - 1);
+    const userProjection = float32Array(head.userProjection, `${name}.userProjection`);
+    const peerProjection = float32Array(head.peerProjection, `${name}.peerProjection`);
+    matrixLength(userProjection, `${name}.userProjection`, dim, inputDim, 'dim x inputDim');
+    matrixLength(peerProjection, `${name}.peerProjection`, dim, inputDim, 'dim x inputDim');
+    matrixLength(user, `${name}.user`, n, inputDim, 'n x inputDim');
+    matrixLength(peer, `${name}.peer`, n, inputDim, 'n x inputDim');
+    return { user, peer, dim, transform, weight, userProjection, peerProjection, inputDim };
   });
 }
 

@@ -2,13 +2,11 @@
  * The match heads of a feature tower (metadata `kindred.heads`, models/CONTRACT.md §4): each task
  * predicts one outcome of a pair, ŷ_t(i→j) = weight_t · transform_t((P_u u_i) · (P_p p_j)), from
  * optionally projected user/peer vectors. This file parses and checks the metadata once, and
- * projects a batch's vectors per request with the native GEMM.
+ * gives a batch's heads to matchEmbeddings, which projects the vectors natively.
  */
 import { ModelError } from '../core/errors.js';
 import { describe } from '../core/validate.js';
-import type { BackendChoice } from '../native/backends.js';
 import type { MatchHead, PairTransform } from './match-embeddings.js';
-import { pairScores } from './pair-scores.js';
 
 /** One parsed head of `kindred.heads`. */
 export interface MatchHeadSpec {
@@ -20,8 +18,9 @@ export interface MatchHeadSpec {
   /** Length of the head's vectors: the model's width without a projection, else the projection's width. */
   readonly dim: number;
   /**
-   * The user-side projection, stored transposed (`dim × modelDim`, row-major) so that
-   * `pairScores(user, projection)` gives `user · P` (n × dim). Undefined: no projection.
+   * The user-side projection, stored transposed (`dim × modelDim`, row-major: a head's
+   * `userProjection` for {@link matchEmbeddings}), so that the head's vectors are `user · P`
+   * (n × dim). Undefined: no projection.
    */
   readonly userProjection: Float32Array | undefined;
   /** The peer-side projection, transposed like `userProjection`. */
@@ -109,37 +108,24 @@ function transposed(value: unknown, rows: number, cols: number, fail: (expected:
   return out;
 }
 
-/** Options of {@link projectHeads}. */
-export interface ProjectHeadsOptions {
-  backend?: BackendChoice;
-  signal?: AbortSignal;
-}
-
 /**
- * The per-head vectors of a batch: the full vectors for a head without projection, else
- * `user · P_u` and `peer · P_p` (one small GEMM each, on the native backend, off the main thread).
- *
- * @param user n × modelDim, row-major
- * @param peer n × modelDim, row-major
- * @returns the heads in {@link matchEmbeddings}'s shape, in the order of `specs`
- * @throws (rejects) what {@link pairScores} throws (AbortError, NativeError)
+ * A batch's heads for {@link matchEmbeddings}: the model's vectors (n×modelDim) with each head's
+ * projections attached, so that the native call projects them on its worker thread (a separate
+ * GEMM call per projection cost the request a round trip to a worker and back).
  */
-export async function projectHeads(
-  specs: readonly MatchHeadSpec[],
-  user: Float32Array,
-  peer: Float32Array,
-  n: number,
-  modelDim: number,
-  options: ProjectHeadsOptions = {},
-): Promise<MatchHead[]> {
-  const project = (vectors: Float32Array, projection: Float32Array | undefined, dim: number) =>
-    projection === undefined
-      ? Promise.resolve(vectors)
-      : pairScores(vectors, projection, { rows: n, cols: dim, dim: modelDim, ...options });
-  return Promise.all(
-    specs.map(async (spec) => {
-      const [u, p] = await Promise.all([project(user, spec.userProjection, spec.dim), project(peer, spec.peerProjection, spec.dim)]);
-      return { user: u, peer: p, dim: spec.dim, transform: spec.transform, weight: spec.weight };
-    }),
+export function headsOf(specs: readonly MatchHeadSpec[], user: Float32Array, peer: Float32Array, modelDim: number): MatchHead[] {
+  return specs.map((spec) =>
+    spec.userProjection === undefined
+      ? { user, peer, dim: spec.dim, transform: spec.transform, weight: spec.weight }
+      : {
+          user,
+          peer,
+          dim: spec.dim,
+          transform: spec.transform,
+          weight: spec.weight,
+          inputDim: modelDim,
+          userProjection: spec.userProjection,
+          peerProjection: spec.peerProjection!,
+        },
   );
 }

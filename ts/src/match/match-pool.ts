@@ -20,7 +20,7 @@ import { type BackendChoice, type BackendName, resolveBackend } from '../native/
 import type { EmbeddingBatch, EmbeddingMemory } from '../store/embedding-memory.js';
 import { InProcessEmbeddingMemory } from '../store/in-process-embedding-memory.js';
 import { matchEmbeddings } from './match-embeddings.js';
-import { parseMatchHeads, projectHeads, type MatchHeadSpec } from './match-heads.js';
+import { headsOf, parseMatchHeads, type MatchHeadSpec } from './match-heads.js';
 import { MatchHistory, type MatchHistoryOptions } from './match-history.js';
 import { MAX_POOL, matchTuning, type MatchTuning } from './match-result.js';
 import { checkBlocked, filterOrder, languageBits, poolFilters, type PoolFilterSettings } from './pool-filters.js';
@@ -427,9 +427,7 @@ export class MatchPool {
     const { user, peer } = sessionRows === undefined ? feature : addSessionEmbeddings(feature, sessionRows, { inPlace: true });
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 
-    const scoresStart = performance.now();
-    const heads = await projectHeads(this.#heads, user, peer, n, this.dim, { backend: this.#backend, signal });
-    const projectMs = performance.now() - scoresStart;
+    const heads = headsOf(this.#heads, user, peer, this.dim);
 
     const buffer = this.#buffers.take(n * n);
     try {
@@ -461,7 +459,7 @@ export class MatchPool {
         timings: {
           embed: embedMs,
           memory: memoryMs,
-          scores: projectMs + result.timings.scores,
+          scores: result.timings.scores,
           filters: filterBuildMs + result.timings.filters,
           matching: result.timings.matching,
           total: performance.now() - start,

@@ -59,6 +59,10 @@ export interface NativeAddon {
       dim: number;
       transform: { kind: 'exp'; w: number; b: number } | { kind: 'identity' };
       weight: number;
+      /** Both or neither: dim × inputDim each; user and peer are then n × inputDim. */
+      userProjection?: Float32Array;
+      peerProjection?: Float32Array;
+      inputDim?: number;
     }>,
     scratch: Float32Array,
     n: number,

@@ -79,6 +79,50 @@ describe.each(available)('matchEmbeddings with several heads on %s', (backend) =
     }
   });
 
+  it('projects heads natively as a naive projection (vectors · projectionᵀ in double) would', async () => {
+    const n = 60;
+    const inputDim = 12;
+    const random = seededRandom(21);
+    const user = randomMatrix(random, n, inputDim, 0.4);
+    const peer = randomMatrix(random, n, inputDim, 0.4);
+    const plain = { user, peer, dim: inputDim, transform: { kind: 'exp', w: 1, b: 0 } as const, weight: 1 };
+    const userProjection = randomMatrix(random, 5, inputDim, 0.5);
+    const peerProjection = randomMatrix(random, 5, inputDim, 0.5);
+    // The projected vectors, naively: row i, output t = Σ_k x[i][k] · P[t][k].
+    const project = (x: Float32Array, projection: Float32Array) => {
+      const out = new Float32Array(n * 5);
+      for (let i = 0; i < n; i++) {
+        for (let t = 0; t < 5; t++) {
+          let s = 0;
+          for (let k = 0; k < inputDim; k++) s += x[i * inputDim + k]! * projection[t * inputDim + k]!;
+          out[i * 5 + t] = s;
+        }
+      }
+      return out;
+    };
+    const like = { transform: { kind: 'exp', w: 0.9, b: -1 } as const, weight: 20 };
+    const naive: NaiveHead[] = [plain, { user: project(user, userProjection), peer: project(peer, peerProjection), dim: 5, ...like }];
+    const buffer = new Float32Array(n * n);
+    const result = await matchEmbeddings({
+      n,
+      heads: [plain, { user, peer, dim: 5, inputDim, userProjection, peerProjection, ...like }],
+      backend,
+      buffer,
+    });
+    const expected = naiveWeights(naive, n, () => true);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (i !== j) worst = Math.max(worst, Math.abs(buffer[i * n + j]! - expected[i * n + j]!) / expected[i * n + j]!);
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      const [a, b] = [result.pairs[p]!, result.pairs[p + 1]!];
+      expect(Math.abs(result.predicted![p]! - naiveDirected(naive, a, b))).toBeLessThan(1e-5 * naiveDirected(naive, a, b));
+    }
+  });
+
   it('with one head of weight 1 gives exactly the single-head call', async () => {
     const n = 50;
     const [h] = heads(5, n);
@@ -101,6 +145,39 @@ describe('matchEmbeddings with heads rejects bad input naming the argument', () 
     ['a zero weight', { heads: [head(), { ...head(), weight: 0 }] }, 'options.heads[1].weight'],
     ['a NaN transform', { heads: [head(), { ...head(), transform: { kind: 'exp', w: Number.NaN, b: 0 } }] }, 'options.heads[1].transform.w'],
     ['NaN in a head (found natively)', { heads: [head(), { ...head(), user: Float32Array.of(0, 0, 0, Number.NaN, 0, 0, 0, 0) }] }, 'options.heads[1].user'],
+    ['one projection only', { heads: [{ ...head(), inputDim: 2, userProjection: new Float32Array(4) }] }, 'options.heads[0].peerProjection'],
+    ['a projection without inputDim', { heads: [{ ...head(), userProjection: new Float32Array(4), peerProjection: new Float32Array(4) }] }, 'options.heads[0].inputDim'],
+    [
+      'a projection of the wrong shape',
+      { heads: [{ ...head(), inputDim: 2, userProjection: new Float32Array(4), peerProjection: new Float32Array(6) }] },
+      'options.heads[0].peerProjection',
+    ],
+    [
+      'vectors of the model width missing',
+      { heads: [{ ...head(), dim: 1, inputDim: 3, userProjection: new Float32Array(3), peerProjection: new Float32Array(3) }] },
+      'options.heads[0].user',
+    ],
+    [
+      'NaN in a projection (found natively)',
+      { heads: [{ ...head(), inputDim: 2, userProjection: new Float32Array(4), peerProjection: Float32Array.of(0, 0, Number.NaN, 0) }] },
+      'options.heads[0].peerProjection',
+    ],
+    [
+      'a projection that overflows the vectors (found natively)',
+      {
+        heads: [
+          {
+            user: new Float32Array(n * 2).fill(1e30),
+            peer: new Float32Array(n * 2).fill(1),
+            dim: 2,
+            inputDim: 2,
+            userProjection: new Float32Array(4).fill(1e30),
+            peerProjection: new Float32Array(4).fill(1),
+          },
+        ],
+      },
+      'options.heads[0].userProjection',
+    ],
     [
       'heads that overflow',
       { heads: [head(), { user: new Float32Array(n * 2).fill(10), peer: new Float32Array(n * 2).fill(10), dim: 2, transform: { kind: 'exp', w: 5, b: 0 } }] },

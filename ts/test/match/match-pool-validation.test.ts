@@ -3,12 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ModelError } from '../../src/core/errors.js';
 import { ModelPool } from '../../src/embed/model-pool.js';
 import type { UserSideInfo } from '../../src/embed/side-info.js';
-import { parseMatchHeads, projectHeads } from '../../src/match/match-heads.js';
+import { headsOf, parseMatchHeads } from '../../src/match/match-heads.js';
 import { MatchHistory } from '../../src/match/match-history.js';
 import { MatchPool, type PoolUser } from '../../src/match/match-pool.js';
 import { filterOrder, languageBits, poolFilters } from '../../src/match/pool-filters.js';
 import { InProcessEmbeddingMemory } from '../../src/store/in-process-embedding-memory.js';
-import { randomMatrix, seededRandom } from '../reference/random.js';
+import { seededRandom } from '../reference/random.js';
 
 const side: UserSideInfo = { country: 3, language: 1, gender: 0, wants: 2, ageBucket: 2, deviceLanguage: 1, accountAgeDays: 30, recentReports: 0 };
 const user = (id: string, extra: Partial<PoolUser> = {}): PoolUser => ({ id, side: { ...side }, ...extra });
@@ -125,21 +125,17 @@ describe('parseMatchHeads', () => {
     expect(() => parseMatchHeads(raw, 4)).toThrow(message);
   });
 
-  it('projects a batch with the native GEMM: user · P, as the naive loop does', async () => {
-    const random = seededRandom(11);
-    const n = 37;
+  it('gives matchEmbeddings each head with its projections (dim × inputDim, as user · P uses them)', () => {
     const P = projection(4, 3).map((x) => x - 0.05);
-    const [head] = parseMatchHeads([{ dim: 3, userProjection: P, peerProjection: P }], 4);
-    const u = randomMatrix(random, n, 4);
-    const [projected] = await projectHeads([head!], u, u, n, 4);
-    expect(projected!.dim).toBe(3);
-    for (let i = 0; i < n; i++) {
-      for (let t = 0; t < 3; t++) {
-        let want = 0;
-        for (let k = 0; k < 4; k++) want += u[i * 4 + k]! * P[k * 3 + t]!;
-        expect(projected!.user[i * 3 + t], `row ${i} col ${t} (seed 11)`).toBeCloseTo(want, 5);
-      }
+    const heads = parseMatchHeads([{ dim: 3, userProjection: P, peerProjection: P }, { weight: 2 }], 4);
+    const u = new Float32Array(5 * 4);
+    const [projected, plain] = headsOf(heads, u, u, 4);
+    expect(projected).toMatchObject({ user: u, peer: u, dim: 3, inputDim: 4, weight: 1 });
+    // Row t of the stored projection is column t of P (P row-major, 4 × 3).
+    for (let t = 0; t < 3; t++) {
+      for (let k = 0; k < 4; k++) expect(projected!.userProjection![t * 4 + k]).toBe(Math.fround(P[k * 3 + t]!));
     }
+    expect(plain).toEqual({ user: u, peer: u, dim: 4, transform: { kind: 'exp', w: 1, b: 0 }, weight: 2 });
   });
 });
 
