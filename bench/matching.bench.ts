@@ -48,8 +48,10 @@ function makePool(n: number, seed: number) {
   return { user, peer, gender, wants, languages };
 }
 
-/** Rounds per size: each times one GEMM and then one whole call, and the ratio is taken per round,
- * so that the drift of a shared VM (the same GEMM moves ±30% over minutes, and by 10–20% within a
+/** Rounds per size: each times one GEMM and then one whole call, each right after an untimed call
+ * of its own kind (so that neither side pays for caches the other left cold: timed straight after
+ * a whole call, the GEMM took 15–25% longer at N = 2,000), and the ratio is taken per round, so
+ * that the drift of a shared VM (the same GEMM moves ±30% over minutes, and by 10–20% within a
  * second) hits both sides of a ratio alike; the figures are medians over the rounds. (Five calls of
  * each task per round, one task after the other, let the two sides of a ratio drift apart: one
  * run's rounds at N = 2,000 ranged from 1.9× to 3.5×.) */
@@ -69,8 +71,7 @@ async function benchSize(n: number) {
   const gemms: number[] = [];
   const wholes: number[] = [];
   for (let round = 0; round < rounds(n); round++) {
-    // The first round also warms both tasks up (the addon, the scratch pool, the pages of `buffer`).
-    const bench = new Bench({ iterations: 1, time: 0, warmupIterations: round === 0 ? 1 : 0, warmupTime: 0 });
+    const bench = new Bench({ iterations: 1, time: 0, warmupIterations: 1, warmupTime: 0 });
     bench.add('scores GEMM alone (pairScores, out reused)', async () => {
       await pairScores(pool.user, pool.peer, { rows: n, cols: n, dim: DIM, out: buffer });
     });
