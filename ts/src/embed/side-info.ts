@@ -146,14 +146,11 @@ export function checkSideInfo(
       continue;
     }
     if (typeof user !== 'object' || user === null) throw invalidArgument(rowName(i), 'a side-info object', user);
-    for (const { field, count, min, max } of checks) {
-      const value = user[field];
-      if (count) {
-        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-          throw invalidArgument(`${rowName(i)}.${field}`, 'a finite number >= 0', value);
-        }
-      } else if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw invalidArgument(`${rowName(i)}.${field}`, `an integer between ${min} and ${max}`, value);
+    for (const check of checks) {
+      const value = user[check.field];
+      if (check.count ? !isCount(value) : !isIdIn(value, check)) {
+        const expected = check.count ? 'a finite number >= 0' : `an integer between ${check.min} and ${check.max}`;
+        throw invalidArgument(`${rowName(i)}.${check.field}`, expected, value);
       }
     }
   }
