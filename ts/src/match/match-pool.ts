@@ -19,6 +19,7 @@ import { checkSideInfo, type UserSideInfo } from '../embed/side-info.js';
 import { type BackendChoice, type BackendName, resolveBackend } from '../native/backends.js';
 import type { EmbeddingBatch, EmbeddingMemory } from '../store/embedding-memory.js';
 import { InProcessEmbeddingMemory } from '../store/in-process-embedding-memory.js';
+import { checkId, isId } from '../store/memory-arguments.js';
 import { matchEmbeddings } from './match-embeddings.js';
 import { headsOf, parseMatchHeads, type MatchHeadSpec } from './match-heads.js';
 import { MatchHistory, type MatchHistoryOptions } from './match-history.js';
@@ -493,7 +494,7 @@ export class MatchPool {
       ['event.a', a],
       ['event.b', b],
     ] as const) {
-      if (typeof id !== 'string' || id.length === 0 || id.length > 512) throw invalidArgument(name, 'a non-empty string of at most 512 characters', id);
+      checkId(id, name);
     }
     if (a === b) throw invalidArgument('event.b', `an id other than event.a (${JSON.stringify(a)})`, b);
     const o = optionsObject<MatchOutcome>(outcome, 'event.outcome');
@@ -594,10 +595,8 @@ export class MatchPool {
           if (!USER_KEYS.has(key)) throw new InvalidArgumentError(`${at()}.${key}`, `one of the known fields (${[...USER_KEYS].join(', ')})`, `an unknown field`);
         }
       }
-      const id = user.id;
-      if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
-        throw invalidArgument(`${at()}.id`, 'a non-empty string of at most 512 characters', id);
-      }
+      // The argument's name is built only for a bad id (checkId throws).
+      const id = isId(user.id) ? user.id : checkId(user.id, `${at()}.id`);
       const first = seen.get(id);
       if (first !== undefined) throw new InvalidArgumentError(`${at()}.id`, `an id unique in the pool (users[${first}] has it)`, describe(id));
       seen.set(id, i);

@@ -2,8 +2,8 @@
 import { float32Array, invalidArgument, matrixLength } from '../core/validate.js';
 import type { EmbeddingBatch, EmbeddingWrite } from './embedding-memory.js';
 
-/** Whether `id` is a non-empty string of at most 512 characters. */
-function isId(id: unknown): id is string {
+/** Whether `id` is a non-empty string of at most 512 characters (a user id anywhere in kindred). */
+export function isId(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= 512;
 }
 
