@@ -164,12 +164,15 @@ class PackedScan {
   const float* values() const noexcept { return values_; }
   const std::int32_t* columns() const noexcept { return columns_; }
 
-  __attribute__((target("avx2,popcnt"))) void push8(__m256 value, __m256i column, unsigned mask) {
+  // Pushes the lanes of `mask`; true when that filled the buffer and a cut raised the threshold.
+  __attribute__((target("avx2,popcnt"))) bool push8(__m256 value, __m256i column, unsigned mask) {
     const __m256i lanes = compress_lanes(mask);
     _mm256_storeu_ps(values_ + size_, _mm256_permutevar8x32_ps(value, lanes));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(columns_ + size_), _mm256_permutevar8x32_epi32(column, lanes));
     size_ += static_cast<std::size_t>(__builtin_popcount(mask));
-    if (__builtin_expect(size_ > s_.capacity, 0)) cut_to(k_);
+    if (__builtin_expect(size_ <= s_.capacity, 1)) return false;
+    cut_to(k_);
+    return true;
   }
 
   void push(float value, std::int32_t column) {
@@ -240,9 +243,9 @@ __attribute__((target("avx2,popcnt"))) RowScan scan_row_avx2(const float* __rest
       const __m256 v8 = _mm256_sub_ps(w8, _mm256_loadu_ps(y + j));
       unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(_mm256_and_ps(_mm256_cmp_ps(v8, bar, _CMP_GT_OQ), usable)));
       if (self - j < 8) mask &= ~(1u << (self - j));  // wraps to a large number when self < j
-      const float before = scan.threshold();
-      scan.push8(v8, _mm256_add_epi32(_mm256_set1_epi32(static_cast<std::int32_t>(j)), lane), mask);
-      if (scan.threshold() != before) bar = _mm256_set1_ps(scan.threshold());
+      if (scan.push8(v8, _mm256_add_epi32(_mm256_set1_epi32(static_cast<std::int32_t>(j)), lane), mask)) {
+        bar = _mm256_set1_ps(scan.threshold());
+      }
     }
     for (; j < end; ++j) {
       const float wj = row[j];
