@@ -144,14 +144,16 @@ class MatchWorker final : public PromiseWorker {
       const HeadProjection& projection = job_->projections[t];
       if (projection.user.rows == 0) continue;
       matching::Head& head = job_->heads[t];
-      const std::size_t n = head.user.rows, dim = projection.user.rows;
-      for (const auto& [side, name] : {std::pair{0, "userProjection"}, std::pair{1, "peerProjection"}}) {
+      // vectors ← vectors · projectionᵀ, named after the projection when it overflows.
+      auto project = [&](ConstMatrix& vectors, ConstMatrix by, const char* name) {
+        const std::size_t n = vectors.rows, dim = by.rows;
         std::vector<float>& out = job_->projected.emplace_back(mul_or_throw(n, dim, "projected head"));
-        gemm::pair_scores(be, side == 0 ? head.user : head.peer, side == 0 ? projection.user : projection.peer,
-                          MutableMatrix(out.data(), n, dim), cancel_);
-        const std::string argument = "heads[" + std::to_string(t) + "]." + name;
-        if (failure_.reject_non_finite(argument, ConstMatrix(out.data(), n, dim))) return false;
-        (side == 0 ? head.user : head.peer) = ConstMatrix(out.data(), n, dim);
+        gemm::pair_scores(be, vectors, by, MutableMatrix(out.data(), n, dim), cancel_);
+        vectors = ConstMatrix(out.data(), n, dim);
+        return !failure_.reject_non_finite("heads[" + std::to_string(t) + "]." + name, vectors);
+      };
+      if (!project(head.user, projection.user, "userProjection") || !project(head.peer, projection.peer, "peerProjection")) {
+        return false;
       }
     }
     return true;
