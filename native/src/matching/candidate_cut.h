@@ -23,10 +23,12 @@ struct Candidate {
 
 // The k best of candidates[0..count) (k < count, no NaN) in Candidate's order, as a set in no
 // particular order (bids scan whole lists), written to picked[0..k); picked needs room for `count`
-// and scratch for best_candidates_scratch(count) floats. The k-th value comes from a selection on the bare values (a third of the bytes to move);
-// then every candidate above it and, of those equal to it, the lowest columns. They are gathered
-// apart from `candidates`: compacting in place overwrote the k-th value's own entry whenever it came
-// before the last larger one (about half the rows), and the list got a stale k-th entry instead.
+// and scratch for best_candidates_scratch(count) floats. The k-th value comes from a selection on
+// the bare values (a third of the bytes to move); then every candidate above it and, of those equal
+// to it, the lowest columns. They are gathered apart from `candidates`: compacting in place
+// overwrote the k-th value's own entry whenever it came before the last larger one (about half the
+// rows), and the list got a stale k-th entry instead. (The AVX2 candidate scan cuts its own
+// value/column arrays the same way: PackedScan::cut_to.)
 constexpr std::size_t best_candidates_scratch(std::size_t count) noexcept { return count + kth_largest_scratch(count); }
 
 inline void best_candidates(const Candidate* candidates, std::size_t count, std::size_t k, Candidate* picked,
