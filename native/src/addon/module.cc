@@ -6,6 +6,7 @@
 #include "addon/backends.h"
 #include "addon/clustering_worker.h"
 #include "addon/errors.h"
+#include "addon/gather_rows.h"
 #include "addon/match_worker.h"
 #include "addon/pair_scores_worker.h"
 #include "addon/top_k_worker.h"
@@ -39,6 +40,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("pinnerSage", Napi::Function::New(env, guarded<pinner_sage>, "pinnerSage"));
   exports.Set("topK", Napi::Function::New(env, guarded<top_k>, "topK"));
   exports.Set("addInto", Napi::Function::New(env, guarded<add_into>, "addInto"));
+  exports.Set("gatherRows", Napi::Function::New(env, guarded<gather_rows>, "gatherRows"));
   Napi::Object build = Napi::Object::New(env);
   build.Set("blas", Napi::Boolean::New(env, KINDRED_HAVE_BLAS != 0));
   build.Set("cuda", Napi::Boolean::New(env, KINDRED_HAVE_CUDA != 0));

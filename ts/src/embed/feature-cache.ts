@@ -3,6 +3,7 @@
  * function of those eight values, so a hit is what the model would compute again; in a live pool
  * the same users come back round after round, and the tower was a fifth of a matchPool call.
  */
+import { RowPages } from '../store/row-pages.js';
 import type { UserSideInfo } from './side-info.js';
 
 /** Counters of a {@link FeatureCache}. */
@@ -50,15 +51,16 @@ const PAGE = 1 << PAGE_BITS;
 
 /**
  * Entries live in pages of flat typed arrays (rows, tuples, hashes, recency stamps) addressed by
- * slot, with a Map from hash to slot: a hit reads the Map, one tuple and two adjacent rows. Kept as
- * an object per entry with its own three typed arrays, a hit went through seven objects, cold in
- * cache after every matching (the fill of an N = 2,000 call, with the embed call's other work:
- * 1.3–1.9 → 1.0–1.3 ms of main thread), and an entry cost ~1.7 KB instead of ~0.63.
+ * slot, with a Map from hash to slot: a hit reads the Map and one tuple, and the hits' rows are
+ * copied by one gather (RowPages). Kept as an object per entry with its own three typed arrays, a
+ * hit went through seven objects, cold in cache after every matching (the fill of an N = 2,000
+ * call, with the embed call's other work: 1.3–1.9 → 1.0–1.3 ms of main thread), and an entry cost
+ * ~1.7 KB instead of ~0.63.
  */
 export class FeatureCache {
   readonly #slots = new Map<number, number>();
-  /** Per page: each slot's user row then peer row (2·dim floats). */
-  readonly #rows: Float32Array[] = [];
+  /** Each slot's user row then peer row (2·dim floats). */
+  readonly #rows: RowPages;
   /** Per page: each slot's eight tuple values, its hash and its last use (a fill/store call's stamp). */
   readonly #tuples: Int32Array[] = [];
   readonly #hashes: Int32Array[] = [];
@@ -77,6 +79,7 @@ export class FeatureCache {
   constructor(maxEntries: number, dim: number) {
     this.#maxEntries = maxEntries;
     this.#dim = dim;
+    this.#rows = new RowPages(2 * dim);
   }
 
   /**
@@ -84,25 +87,21 @@ export class FeatureCache {
    * it could not fill, in order.
    */
   fill(sides: readonly UserSideInfo[], user: Float32Array, peer: Float32Array): number[] {
-    const d = this.#dim;
     const now = ++this.#clock;
     const unfilled: number[] = [];
+    const slots = new Int32Array(sides.length);
     for (let i = 0; i < sides.length; i++) {
       const tuple = tupleOf(sides[i]!, this.#tuple);
       const slot = this.#slots.get(hashOf(tuple));
       if (slot === undefined || !sameTuple(this.#tuples[slot >>> PAGE_BITS]!, (slot & (PAGE - 1)) * 8, tuple)) {
         unfilled.push(i);
+        slots[i] = -1;
         continue;
       }
-      const page = slot >>> PAGE_BITS;
-      const at = slot & (PAGE - 1);
-      this.#used[page]![at] = now;
-      // Rows are copied with set() of a view, a native copy: a JS loop over the 2·64 floats doubled
-      // the fill's time in a matchPool call, even with the views' garbage counted.
-      const rows = this.#rows[page]!;
-      user.set(rows.subarray(at * 2 * d, at * 2 * d + d), i * d);
-      peer.set(rows.subarray(at * 2 * d + d, at * 2 * d + 2 * d), i * d);
+      this.#used[slot >>> PAGE_BITS]![slot & (PAGE - 1)] = now;
+      slots[i] = slot;
     }
+    this.#rows.gather(slots, [user, peer]);
     this.#hits += sides.length - unfilled.length;
     this.#misses += unfilled.length;
     return unfilled;
@@ -130,8 +129,8 @@ export class FeatureCache {
       this.#tuples[page]!.set(tuple, at * 8);
       this.#hashes[page]![at] = hash;
       this.#used[page]![at] = now;
-      this.#rows[page]!.set(computed.user.subarray(r * d, (r + 1) * d), at * 2 * d);
-      this.#rows[page]!.set(computed.peer.subarray(r * d, (r + 1) * d), at * 2 * d + d);
+      this.#rows.write(slot, computed.user.subarray(r * d, (r + 1) * d));
+      this.#rows.write(slot, computed.peer.subarray(r * d, (r + 1) * d), d);
     }
     if (this.#slots.size <= this.#maxEntries) return;
     const keep = Math.floor(0.9 * this.#maxEntries);
@@ -146,7 +145,7 @@ export class FeatureCache {
 
   clear(): void {
     this.#slots.clear();
-    this.#rows.length = 0;
+    this.#rows.clear();
     this.#tuples.length = 0;
     this.#hashes.length = 0;
     this.#used.length = 0;
@@ -165,7 +164,6 @@ export class FeatureCache {
   /** A slot never used before, on a new page every PAGE slots. */
   #newSlot(): number {
     if (this.#nextSlot % PAGE === 0) {
-      this.#rows.push(new Float32Array(PAGE * 2 * this.#dim));
       this.#tuples.push(new Int32Array(PAGE * 8));
       this.#hashes.push(new Int32Array(PAGE));
       this.#used.push(new Float64Array(PAGE));

@@ -25,6 +25,13 @@ export interface NativeAddon {
   listBackends(): NativeBackendInfo[];
   /** to[i] += from[i], synchronously (same lengths; TypeError/RangeError otherwise). */
   addInto(to: Float32Array, from: Float32Array): void;
+  /**
+   * Copies row slots[i] of a paged store (row s: floats [(s % pageRows)·width, +width) of
+   * pages[s / pageRows], every page the same length) into row i of the targets (each at least
+   * slots.length rows long), split evenly among them; negative slots are skipped. Synchronous;
+   * TypeError/RangeError on misuse (nothing copied).
+   */
+  gatherRows(pages: readonly Float32Array[], width: number, slots: Int32Array, targets: readonly Float32Array[]): void;
   /** Resolves with the backend that ran. Throws synchronously on misuse (TypeError/RangeError). */
   pairScores(
     a: Float32Array,

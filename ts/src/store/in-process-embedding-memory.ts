@@ -9,6 +9,7 @@ import { LRUCache } from 'lru-cache';
 import { integerInRange, optionsObject } from '../core/validate.js';
 import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite, SessionEmbedding } from './embedding-memory.js';
 import { checkId, checkIds, checkWrite, emptyBatch } from './memory-arguments.js';
+import { RowPages } from './row-pages.js';
 import { StalenessTracker, type StalenessMetrics } from './staleness.js';
 
 /** Options of {@link InProcessEmbeddingMemory}. */
@@ -23,10 +24,6 @@ export interface InProcessEmbeddingMemoryOptions {
   now?: () => number;
 }
 
-interface Entry extends SessionEmbedding {
-  readonly writtenAt: number;
-}
-
 /**
  * An LRU-capped, in-process embedding memory.
  *
@@ -39,10 +36,18 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
   readonly dim: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  // lru-cache: a read moves an entry to the recent end without the delete + set that made a Map
-  // rebuild its hash table (a matchPool call reads every user of its pool). Bounded by a size of 1
-  // per entry rather than `max`, which would allocate room for maxEntries (up to 1e8) up front.
-  readonly #entries: LRUCache<string, Entry>;
+  // lru-cache, from id to the entry's slot: a read moves an entry to the recent end without the
+  // delete + set that made a Map rebuild its hash table (a matchPool call reads every user of its
+  // pool). Bounded by a size of 1 per entry rather than `max`, which would allocate room for
+  // maxEntries (up to 1e8) up front. A slot freed by eviction or deletion is used again.
+  readonly #entries: LRUCache<string, number>;
+  /** Per slot: the user row then the peer row (2·dim floats), read by one gather per getMany. */
+  readonly #rows: RowPages;
+  /** Per slot: the entry's version, updatedAt and write time (ms). */
+  readonly #versions: number[] = [];
+  readonly #updatedAt: number[] = [];
+  readonly #writtenAt: number[] = [];
+  readonly #freeSlots: number[] = [];
   readonly #tracker = new StalenessTracker();
 
   /** @throws InvalidArgumentError naming the bad option */
@@ -53,7 +58,13 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
     const maxEntries = integerInRange(o.maxEntries ?? 100_000, 'options.maxEntries', 1, 100_000_000);
     this.#ttlMs = integerInRange(o.ttlMs ?? 0, 'options.ttlMs', 0, Number.MAX_SAFE_INTEGER);
     this.#now = o.now ?? Date.now;
-    this.#entries = new LRUCache<string, Entry>({ maxSize: maxEntries, sizeCalculation: () => 1 });
+    this.#rows = new RowPages(2 * this.dim);
+    this.#entries = new LRUCache<string, number>({
+      maxSize: maxEntries,
+      sizeCalculation: () => 1,
+      // Evicted, deleted or cleared (never a write over the same slot: the value is unchanged).
+      dispose: (slot) => this.#freeSlots.push(slot),
+    });
   }
 
   /** Users stored now. */
@@ -63,14 +74,20 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
 
   async get(id: string): Promise<EmbeddingLookup> {
     checkId(id);
-    const entry = this.#read(id);
-    if (entry === undefined) {
+    const slot = this.#read(id);
+    if (slot === undefined) {
       this.#tracker.miss(false);
       return { found: false, degraded: false };
     }
-    const ageMs = this.#now() - entry.updatedAt;
+    const updatedAt = this.#updatedAt[slot]!;
+    const ageMs = this.#now() - updatedAt;
     this.#tracker.hit(ageMs);
-    const embedding = { user: entry.user.slice(), peer: entry.peer.slice(), version: entry.version, updatedAt: entry.updatedAt };
+    const embedding: SessionEmbedding = {
+      user: this.#rows.view(slot, 0, this.dim).slice(),
+      peer: this.#rows.view(slot, this.dim, this.dim).slice(),
+      version: this.#versions[slot]!,
+      updatedAt,
+    };
     return { found: true, embedding, ageMs, degraded: false };
   }
 
@@ -78,20 +95,22 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
     checkIds(ids);
     const batch = emptyBatch(ids, this.dim, false);
     const now = this.#now();
-    ids.forEach((id, i) => {
-      const entry = this.#read(id);
-      if (entry === undefined) {
+    const slots = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const slot = this.#read(ids[i]!);
+      if (slot === undefined) {
         this.#tracker.miss(false);
-        return;
+        slots[i] = -1;
+        continue;
       }
-      batch.user.set(entry.user, i * this.dim);
-      batch.peer.set(entry.peer, i * this.dim);
+      slots[i] = slot;
       batch.found[i] = 1;
-      batch.versions[i] = entry.version;
-      batch.ageMs[i] = now - entry.updatedAt;
+      batch.versions[i] = this.#versions[slot]!;
+      batch.ageMs[i] = now - this.#updatedAt[slot]!;
       batch.hits++;
       this.#tracker.hit(batch.ageMs[i]!);
-    });
+    }
+    this.#rows.gather(slots, [batch.user, batch.peer]);
     return batch;
   }
 
@@ -100,12 +119,19 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
     const now = this.#now();
     const w = checkWrite(write, this.dim, now);
     const current = this.#read(id, false);
-    if (current !== undefined && current.version >= w.version) {
+    if (current !== undefined && this.#versions[current]! >= w.version) {
       this.#tracker.write(false);
       return false;
     }
+    // A new entry takes a slot before set() may evict another (whose slot is then freed).
+    const slot = current ?? this.#freeSlots.pop() ?? this.#versions.length;
+    this.#rows.write(slot, w.user);
+    this.#rows.write(slot, w.peer, this.dim);
+    this.#versions[slot] = w.version;
+    this.#updatedAt[slot] = w.updatedAt;
+    this.#writtenAt[slot] = now;
     // set() makes it the most recently used and evicts the least recently used beyond maxEntries.
-    this.#entries.set(id, { user: w.user.slice(), peer: w.peer.slice(), version: w.version, updatedAt: w.updatedAt, writtenAt: now });
+    this.#entries.set(id, slot);
     this.#tracker.write(true);
     return true;
   }
@@ -121,16 +147,21 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
 
   async close(): Promise<void> {
     this.#entries.clear();
+    this.#rows.clear();
+    this.#versions.length = 0;
+    this.#updatedAt.length = 0;
+    this.#writtenAt.length = 0;
+    this.#freeSlots.length = 0;
   }
 
-  /** The live entry for `id` (expired ones are dropped); a read makes it the most recently used. */
-  #read(id: string, touch = true): Entry | undefined {
-    const entry = touch ? this.#entries.get(id) : this.#entries.peek(id);
-    if (entry === undefined) return undefined;
-    if (this.#ttlMs > 0 && this.#now() - entry.writtenAt >= this.#ttlMs) {
+  /** The live entry's slot for `id` (expired ones are dropped); a read makes it the most recently used. */
+  #read(id: string, touch = true): number | undefined {
+    const slot = touch ? this.#entries.get(id) : this.#entries.peek(id);
+    if (slot === undefined) return undefined;
+    if (this.#ttlMs > 0 && this.#now() - this.#writtenAt[slot]! >= this.#ttlMs) {
       this.#entries.delete(id);
       return undefined;
     }
-    return entry;
+    return slot;
   }
 }

@@ -27,6 +27,30 @@ describe('InProcessEmbeddingMemory LRU', () => {
     expect(hit.found && hit.embedding.user[0]).toBe(1);
   });
 
+  it('gives every user its own rows after evictions and deletions reuse their slots (over 4,096, across pages)', async () => {
+    const dim = 3;
+    const memory = new InProcessEmbeddingMemory({ dim, maxEntries: 5_000 });
+    const rowsOf = (id: number) => ({
+      user: Float32Array.from({ length: dim }, (_, k) => id + k / 8),
+      peer: Float32Array.from({ length: dim }, (_, k) => -id - k / 8),
+    });
+    for (let id = 0; id < 6_000; id++) await memory.put(`u${id}`, { ...rowsOf(id), version: 1 });
+    // 0..999 were evicted (their slots went to 5,000..5,999); 1,000..1,099 are deleted, and their
+    // slots go to 6,000..6,099; 6,100..7,099 evict 1,100..2,099 and take their slots.
+    for (let id = 1_000; id < 1_100; id++) await memory.delete(`u${id}`);
+    for (let id = 6_000; id < 7_100; id++) await memory.put(`u${id}`, { ...rowsOf(id), version: 1 });
+    const ids = [0, 999, 1_000, 1_099, 1_100, 2_099, 2_100, 4_095, 4_096, 5_999, 6_000, 6_099, 6_100, 7_099].map((id) => `u${id}`);
+    const batch = await memory.getMany(ids);
+    const missing = new Set(['u0', 'u999', 'u1000', 'u1099', 'u1100', 'u2099']);
+    ids.forEach((id, i) => {
+      const want = missing.has(id) ? { user: new Float32Array(dim), peer: new Float32Array(dim) } : rowsOf(Number(id.slice(1)));
+      expect(batch.found[i], id).toBe(missing.has(id) ? 0 : 1);
+      expect(Array.from(batch.user.subarray(i * dim, (i + 1) * dim)), id).toEqual(Array.from(want.user));
+      expect(Array.from(batch.peer.subarray(i * dim, (i + 1) * dim)), id).toEqual(Array.from(want.peer));
+    });
+    expect(memory.size).toBe(5_000);
+  });
+
   it('checks its options', () => {
     expect(() => new InProcessEmbeddingMemory({ maxEntries: 0 })).toThrow(/options\.maxEntries/);
   });
