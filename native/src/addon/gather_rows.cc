@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "addon/convert.h"
 #include "addon/errors.h"
 
 namespace kindred::addon {
@@ -47,6 +48,7 @@ Napi::Value gather_rows(const Napi::CallbackInfo& info) {
                                     "width " + std::to_string(width) + " does not split into " + std::to_string(parts) + " targets");
   const std::size_t part = width / parts;
 
+  std::vector<Napi::Float32Array> page_views;
   std::vector<const float*> pages(page_array.Length());
   std::size_t page_length = 0;
   for (uint32_t p = 0; p < page_array.Length(); ++p) {
@@ -55,14 +57,20 @@ Napi::Value gather_rows(const Napi::CallbackInfo& info) {
     KINDRED_NAPI_THROW_RANGE_ERROR_IF(page.ElementLength() != page_length || page_length % width != 0 || page_length == 0, env,
                                       "pages must all hold the same whole number of rows of width " + std::to_string(width));
     pages[p] = page.Data();
+    page_views.push_back(page);
   }
   std::vector<float*> targets(parts);
   for (uint32_t t = 0; t < parts; ++t) {
     Napi::Float32Array target = float32_at(target_array, t, "targets");
+    const std::string name = "targets[" + std::to_string(t) + "]";
     KINDRED_NAPI_THROW_RANGE_ERROR_IF(target.ElementLength() / part < rows, env,
-                                      "targets[" + std::to_string(t) + "] must hold at least " + std::to_string(rows) +
-                                          " rows of " + std::to_string(part) + " floats but holds " +
+                                      name + " must hold at least " + std::to_string(rows) + " rows of " +
+                                          std::to_string(part) + " floats but holds " +
                                           std::to_string(target.ElementLength()) + " floats");
+    // The copy reads pages while it writes targets: they must be separate memory.
+    for (const Napi::Float32Array& page : page_views) {
+      KINDRED_NAPI_THROW_RANGE_ERROR_IF(overlaps(target, page), env, name + " must not overlap the pages");
+    }
     targets[t] = target.Data();
   }
   const std::size_t page_rows = pages.empty() ? 0 : page_length / width;

@@ -28,8 +28,8 @@ export interface NativeAddon {
   /**
    * Copies row slots[i] of a paged store (row s: floats [(s % pageRows)·width, +width) of
    * pages[s / pageRows], every page the same length) into row i of the targets (each at least
-   * slots.length rows long), split evenly among them; negative slots are skipped. Synchronous;
-   * TypeError/RangeError on misuse (nothing copied).
+   * slots.length rows long, none overlapping a page), split evenly among them; negative slots are
+   * skipped. Synchronous; TypeError/RangeError on misuse (nothing copied).
    */
   gatherRows(pages: readonly Float32Array[], width: number, slots: Int32Array, targets: readonly Float32Array[]): void;
   /** Resolves with the backend that ran. Throws synchronously on misuse (TypeError/RangeError). */

@@ -51,6 +51,7 @@ describe('gatherRows (native)', () => {
     expect(call(pages, 4, new Uint32Array(1), [target])).toThrow(/slots must be an Int32Array/);
     expect(call(pages, 2.5, Int32Array.of(0), [target])).toThrow(/width must be an integer/);
     expect(call(pages, 4, Int32Array.of(0), [])).toThrow(/targets must be a non-empty array/);
+    expect(call(pages, 4, Int32Array.of(-1), [pages[1]!.subarray(2, 6)])).toThrow(/targets\[0\] must not overlap the pages/);
     expect(Array.from(target)).toEqual([7, 7, 7, 7]);
   });
 });
