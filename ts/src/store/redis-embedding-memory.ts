@@ -1,9 +1,12 @@
 /**
- * An {@link EmbeddingMemory} in Redis, shared by several service instances. One hash per user,
- * `<prefix><id>` → `v` (version), `t` (updatedAt, ms), `e` (user then peer vector, float32
- * little-endian). A Lua script compares versions and writes in one step, so a late recompute
- * never overwrites a newer one. Reads are one pipelined round trip; when Redis is down they come
- * back missing with `degraded: true` instead of failing the request.
+ * An {@link EmbeddingMemory} in Redis, shared by several service instances. One string per user,
+ * `<prefix><id>` → the version and updatedAt (ms) as float64 little-endian, then the user and peer
+ * vectors as float32 little-endian (16 + 8·dim bytes). A Lua script compares versions and writes in
+ * one step, so a late recompute never overwrites a newer one. A read is one round trip of MGETs
+ * (READ_CHUNK users each); when Redis is down reads come back missing with `degraded: true` instead
+ * of failing the request. (With one hash per user, a read was a pipeline of one HMGET per user:
+ * 22–33 ms for 2,000 users on a local server, ioredis handling each command on its own, and still
+ * ~17 ms as one Lua script of HMGETs; as MGETs of strings, 7–9 ms.)
  */
 import { EventEmitter } from 'node:events';
 import { endianness } from 'node:os';
@@ -35,15 +38,23 @@ export interface RedisEmbeddingMemoryOptions {
   now?: () => number;
 }
 
-// KEYS[1] = key; ARGV = version, updatedAt, vectors, ttlMs. Returns 1 when written, 0 when a
-// version >= ARGV[1] is already there.
+// KEYS[1] = key; ARGV = version, the whole value (its first 8 bytes: the same version as a
+// float64), ttlMs. Returns 1 when written, 0 when a version >= ARGV[1] is already there. A key of
+// another type or a value too short to hold a version (not this layout) is overwritten.
 const putScript = `
-local current = redis.call('HGET', KEYS[1], 'v')
-if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', ARGV[2], 'e', ARGV[3])
-if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+local current = redis.pcall('GET', KEYS[1])
+if type(current) == 'string' and #current >= 8 and struct.unpack('<d', current) >= tonumber(ARGV[1]) then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
 return 1
 `;
+// Bytes before the vectors: version and updatedAt, float64 each.
+const HEADER_BYTES = 16;
+// Keys per MGET: bounds how long one command holds the (single-threaded) server.
+const READ_CHUNK = 1024;
 
 const littleEndian = endianness() === 'LE';
 
@@ -100,7 +111,9 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
     try {
       if (this.#client.status !== 'ready') throw new Error(`Redis connection is ${this.#client.status}`);
       const pipeline = this.#client.pipeline();
-      for (const id of ids) pipeline.hmgetBuffer(this.#prefix + id, 'v', 't', 'e');
+      for (let from = 0; from < ids.length; from += READ_CHUNK) {
+        pipeline.mgetBuffer(ids.slice(from, from + READ_CHUNK).map((id) => this.#prefix + id));
+      }
       replies = await withTimeout(pipeline.exec(), this.#readTimeoutMs);
       if (replies === null) throw new Error('the pipeline was discarded');
     } catch (error) {
@@ -114,19 +127,21 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
     const now = this.#now();
     const bytes = this.dim * 4;
     ids.forEach((id, i) => {
-      const [error, reply] = replies![i] ?? [new Error('no reply'), null];
-      const [v, t, e] = (reply ?? []) as Array<Buffer | null>;
-      if (error !== null || !v || !t || !e || e.length !== 2 * bytes) {
+      const [error, reply] = replies![Math.floor(i / READ_CHUNK)] ?? [new Error('no reply'), null];
+      const value = error === null ? ((reply as Array<Buffer | null> | null)?.[i % READ_CHUNK] ?? null) : null;
+      if (error !== null || value === null || value.length !== HEADER_BYTES + 2 * bytes) {
         if (error !== null) this.#report('read', error);
-        else if (e && e.length !== 2 * bytes) this.#report('read', new Error(`${this.#prefix}${id} holds ${e.length} bytes, not 2 x ${this.dim} floats`));
+        else if (value !== null) {
+          this.#report('read', new Error(`${this.#prefix}${id} holds ${value.length} bytes, not ${HEADER_BYTES} + 2 x ${this.dim} floats`));
+        }
         this.#tracker.miss(error !== null);
         return;
       }
-      readFloats(e, 0, batch.user, i * this.dim, this.dim);
-      readFloats(e, bytes, batch.peer, i * this.dim, this.dim);
+      readFloats(value, HEADER_BYTES, batch.user, i * this.dim, this.dim);
+      readFloats(value, HEADER_BYTES + bytes, batch.peer, i * this.dim, this.dim);
       batch.found[i] = 1;
-      batch.versions[i] = Number(v.toString());
-      batch.ageMs[i] = now - Number(t.toString());
+      batch.versions[i] = value.readDoubleLE(0);
+      batch.ageMs[i] = now - value.readDoubleLE(8);
       batch.hits++;
       this.#tracker.hit(batch.ageMs[i]!);
     });
@@ -136,12 +151,14 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
   async put(id: string, write: EmbeddingWrite): Promise<boolean> {
     checkId(id);
     const w = checkWrite(write, this.dim, this.#now());
-    const value = Buffer.alloc(2 * this.dim * 4);
-    writeFloats(w.user, value, 0);
-    writeFloats(w.peer, value, this.dim * 4);
+    const value = Buffer.alloc(HEADER_BYTES + 2 * this.dim * 4);
+    value.writeDoubleLE(w.version, 0);
+    value.writeDoubleLE(w.updatedAt, 8);
+    writeFloats(w.user, value, HEADER_BYTES);
+    writeFloats(w.peer, value, HEADER_BYTES + this.dim * 4);
     let stored: unknown;
     try {
-      stored = await this.#client.eval(putScript, 1, this.#prefix + id, String(w.version), String(w.updatedAt), value, String(this.#ttlMs));
+      stored = await this.#client.eval(putScript, 1, this.#prefix + id, String(w.version), value, String(this.#ttlMs));
     } catch (error) {
       throw this.#report('write', error);
     }

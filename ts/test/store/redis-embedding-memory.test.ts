@@ -39,15 +39,55 @@ if (!hasRedisServer) {
   );
 
   describe('RedisEmbeddingMemory', () => {
-    it('stores one binary hash per user under the key prefix', async () => {
+    it('stores one binary string per user under the key prefix: version, updatedAt, then the vectors', async () => {
       const memory = await ready(new RedisEmbeddingMemory({ url: server.url, dim: 2, keyPrefix: 'layout:' }));
-      await memory.put('u1', { user: new Float32Array([1, 2]), peer: new Float32Array([3, 4]), version: 7, updatedAt: 1234 });
+      await memory.put('u1', { user: new Float32Array([1, 2]), peer: new Float32Array([3, 4]), version: 1.7e12 + 0.5, updatedAt: 1234 });
       const client = new Redis(server.url);
-      const fields = await client.hgetallBuffer('layout:u1');
-      expect(fields.v!.toString()).toBe('7');
-      expect(fields.t!.toString()).toBe('1234');
-      expect(Array.from(new Float32Array(new Uint8Array(fields.e!).buffer))).toEqual([1, 2, 3, 4]);
+      const value = (await client.getBuffer('layout:u1'))!;
+      expect(value.length).toBe(16 + 4 * 4);
+      expect(value.readDoubleLE(0)).toBe(1.7e12 + 0.5);
+      expect(value.readDoubleLE(8)).toBe(1234);
+      expect([0, 1, 2, 3].map((k) => value.readFloatLE(16 + 4 * k))).toEqual([1, 2, 3, 4]);
+      // The script compares that stored version with the next write's, in Lua: equal is refused, above is taken.
+      expect(await memory.put('u1', { user: new Float32Array(2), peer: new Float32Array(2), version: 1.7e12 + 0.5 })).toBe(false);
+      expect(await memory.put('u1', { user: new Float32Array(2), peer: new Float32Array(2), version: 1.7e12 + 0.75 })).toBe(true);
       client.disconnect();
+      await memory.close();
+    });
+
+    it('reads a key of another layout as missing (reporting a wrong-sized value) and overwrites it on the next write', async () => {
+      const memory = await ready(new RedisEmbeddingMemory({ url: server.url, dim: 2, keyPrefix: 'other:' }));
+      const errors: StoreError[] = [];
+      memory.on('store-error', (e: StoreError) => errors.push(e));
+      const client = new Redis(server.url);
+      await client.hset('other:hash', 'v', '9', 't', '1', 'e', Buffer.alloc(16));
+      await client.set('other:short', Buffer.alloc(5));
+      const batch = await memory.getMany(['hash', 'short']);
+      expect(Array.from(batch.found)).toEqual([0, 0]);
+      expect(batch.degraded).toBe(false);
+      expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/other:short holds 5 bytes, not 16 \+ 2 x 2 floats/)]);
+      for (const id of ['hash', 'short']) {
+        expect(await memory.put(id, { user: new Float32Array([5, 6]), peer: new Float32Array([7, 8]), version: 1 }), id).toBe(true);
+      }
+      const back = await memory.getMany(['hash', 'short']);
+      expect(Array.from(back.found)).toEqual([1, 1]);
+      expect(Array.from(back.user)).toEqual([5, 6, 5, 6]);
+      expect(Array.from(back.peer)).toEqual([7, 8, 7, 8]);
+      client.disconnect();
+      await memory.close();
+    });
+
+    it('reads pools larger than one MGET in order', async () => {
+      const memory = await ready(new RedisEmbeddingMemory({ url: server.url, dim: 1, keyPrefix: 'chunks:' }));
+      const ids = Array.from({ length: 2_500 }, (_, i) => `u${i}`);
+      await Promise.all(ids.map((id, i) => (i % 3 === 1 ? undefined : memory.put(id, { user: Float32Array.of(i), peer: Float32Array.of(-i), version: 1 }))));
+      const batch = await memory.getMany(ids);
+      ids.forEach((_, i) => {
+        const stored = i % 3 !== 1;
+        expect(batch.found[i], `u${i}`).toBe(stored ? 1 : 0);
+        expect(batch.user[i], `u${i}`).toBe(stored ? i : 0);
+        expect(batch.peer[i], `u${i}`).toBe(stored ? -i : 0);
+      });
       await memory.close();
     });
 
