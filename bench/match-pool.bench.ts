@@ -6,6 +6,7 @@
  *
  *   npm run bench:pool                 # N = 500, 2000, 10000
  *   npm run bench:pool -- 2000         # one size
+ *   npm run bench:pool -- 2000 --redis redis://127.0.0.1:6379   # adds a variant reading from Redis
  *
  * The baseline is a MatchPool whose "embedding memory" runs the session-tower model for every
  * user of the request (histories from models/world/users.json), so only that stage differs.
@@ -22,6 +23,7 @@ import {
   listBackends,
   MatchPool,
   ModelPool,
+  RedisEmbeddingMemory,
   SessionTower,
   type EmbeddingBatch,
   type EmbeddingMemory,
@@ -226,7 +228,11 @@ async function main() {
   console.log(`matchPool benchmark — ${machineLine()}, load average ${loadavg()[0]!.toFixed(2)}`);
   const best = listBackends().find((b) => b.available)!;
   console.log(`  scores on ${best.name}: ${best.device ?? ''}`);
-  const sizes = process.argv.slice(2).map(Number).filter((x) => Number.isInteger(x) && x > 1);
+  const args = process.argv.slice(2);
+  const redisAt = args.indexOf('--redis');
+  const redisUrl = redisAt >= 0 ? args[redisAt + 1] : undefined;
+  if (redisAt >= 0 && !redisUrl?.startsWith('redis')) throw new Error('--redis needs a URL, e.g. --redis redis://127.0.0.1:6379');
+  const sizes = args.map(Number).filter((x) => Number.isInteger(x) && x > 1);
   const ns = sizes.length > 0 ? sizes : [500, 2000, 10000];
   const models = new ModelPool({ threads: 1, logSeverityLevel: 4 });
   const paths = { featureTower: repoFile('models/feature-tower.onnx'), sessionTower: repoFile('models/session-tower.onnx') };
@@ -247,11 +253,27 @@ async function main() {
     }
   }
   console.log(`  memory filled: ${memory.size} session vectors; model pool: 1 worker thread, ORT 1 intra-op thread`);
+  // With --redis, the same vectors in Redis under a prefix of this run's own (expiring in an hour).
+  let redis: RedisEmbeddingMemory | undefined;
+  if (redisUrl !== undefined) {
+    redis = new RedisEmbeddingMemory({ url: redisUrl, dim: 64, keyPrefix: `kindred:bench:${process.pid}:`, ttlMs: 3_600_000 });
+    for (let tries = 0; (await redis.getMany(['probe'])).degraded; tries++) {
+      if (tries === 50) throw new Error(`Redis at ${redisUrl} did not answer`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const u of all) {
+      const hit = await memory.get(u.id);
+      if (hit.found) await redis.put(u.id, { user: hit.embedding.user, peer: hit.embedding.peer, version: 1 });
+    }
+    console.log(`  Redis at ${redisUrl} filled with the same vectors`);
+  }
 
   const kindred = await MatchPool.create({ pool: models, memory, models: paths });
   const quick = await MatchPool.create({ pool: models, memory, models: paths, matching: { rounds: 1 } });
   // Every call runs the feature tower for all its users (as if nobody had been in a pool before).
   const cold = await MatchPool.create({ pool: models, memory, models: paths, featureCacheEntries: 0 });
+  // A read that outlasts the default 100 ms would come back degraded and stop the benchmark.
+  const shared = redis && (await MatchPool.create({ pool: models, memory: redis, models: paths, memoryTimeoutMs: 1_000 }));
   const baseline = await MatchPool.create({
     pool: models,
     memory: new RequestPathSessions(models, tower, all),
@@ -272,6 +294,7 @@ async function main() {
         variant('kindred matchPool (session read from memory)', kindred, perRound),
         variant('kindred, matcher capped at 1 round', quick, perRound),
         variant('kindred, feature cache off (all users new)', cold, perRound),
+        ...(shared ? [variant('kindred, session read from Redis', shared, perRound)] : []),
       ],
       users,
       rounds,
@@ -280,7 +303,8 @@ async function main() {
     print(n, rows);
   }
   console.log(`  load average at the end: ${loadavg()[0]!.toFixed(2)} (other work on this machine slows every row alike)`);
-  await Promise.all([kindred.close(), quick.close(), baseline.close()]);
+  await Promise.all([kindred.close(), quick.close(), cold.close(), baseline.close(), shared?.close()]);
+  await redis?.close();
   await tower.close();
   await models.close();
 }
