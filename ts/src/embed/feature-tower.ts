@@ -35,7 +35,13 @@ export interface EmbedOptions {
  * vocabulary, under its own argument names (MatchPool checks every user before anything else).
  */
 export const sideInfoChecked: unique symbol = Symbol('kindred.sideInfoChecked');
-type InternalEmbedOptions = EmbedOptions & { [sideInfoChecked]?: true };
+/**
+ * Package-internal: `rows × dim` arrays that {@link FeatureTower.embed} may fill and return instead
+ * of allocating (when the cache serves some rows); the caller reads the result's arrays, and keeps
+ * these until the call has settled.
+ */
+export const embedInto: unique symbol = Symbol('kindred.embedInto');
+type InternalEmbedOptions = EmbedOptions & { [sideInfoChecked]?: true; [embedInto]?: { user: Float32Array; peer: Float32Array } };
 
 /** User and peer embeddings of a batch: row i of each (`dim` floats) belongs to user i. */
 export interface TowerEmbeddings {
@@ -101,8 +107,12 @@ export class FeatureTower {
       const out = await this.#pool.run(this.#model, encodeSideInfo(users), runOptions);
       return { rows: n, dim: d, user: out.user!, peer: out.peer! };
     }
-    const user = new Float32Array(n * d);
-    const peer = new Float32Array(n * d);
+    // Every row is written below (a hit by the cache's gather, a miss from the model), so reused
+    // arrays need no zeroing.
+    const into = o[embedInto];
+    const reuse = into !== undefined && into.user.length === n * d && into.peer.length === n * d;
+    const user = reuse ? into.user : new Float32Array(n * d);
+    const peer = reuse ? into.peer : new Float32Array(n * d);
     const unfilled = cache.fill(users, user, peer);
     if (unfilled.length === 0) return { rows: n, dim: d, user, peer };
     // A tuple repeated within the batch is computed once per repeat: rare, and still right.

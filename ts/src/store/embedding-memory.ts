@@ -51,6 +51,18 @@ export interface EmbeddingBatch {
   readonly degraded: boolean;
 }
 
+/** Options of {@link EmbeddingMemory.getMany}. */
+export interface EmbeddingReadOptions {
+  /**
+   * Arrays of `ids.length × dim` floats the memory may write the batch's rows into (and return as
+   * its `user` and `peer`, with the rows of missing users zeroed), so that a caller reading every
+   * pool can reuse them instead of allocating two new arrays per read. Read the rows from the
+   * batch, not from these arrays: a memory may ignore them (a degraded read does). Do not reuse
+   * them before the read has settled.
+   */
+  into?: { user: Float32Array; peer: Float32Array };
+}
+
 /**
  * Stores the latest session embedding per user. Reads never throw because the store is down:
  * they come back missing with `degraded: true`, and the error is counted and emitted as
@@ -61,8 +73,12 @@ export interface EmbeddingMemory {
   readonly dim: number;
   /** Reads one user. */
   get(id: string): Promise<EmbeddingLookup>;
-  /** Reads many users in one round trip; the result's rows follow `ids`. */
-  getMany(ids: readonly string[]): Promise<EmbeddingBatch>;
+  /**
+   * Reads many users in one round trip; the result's rows follow `ids`.
+   *
+   * @throws (rejects) InvalidArgumentError for bad ids or a bad `options.into`
+   */
+  getMany(ids: readonly string[], options?: EmbeddingReadOptions): Promise<EmbeddingBatch>;
   /**
    * Stores `write` unless an entry with the same or a newer version is there.
    *

@@ -7,8 +7,15 @@ import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 
 import { integerInRange, optionsObject } from '../core/validate.js';
-import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite, SessionEmbedding } from './embedding-memory.js';
-import { checkId, checkIds, checkWrite, emptyBatch } from './memory-arguments.js';
+import type {
+  EmbeddingBatch,
+  EmbeddingLookup,
+  EmbeddingMemory,
+  EmbeddingReadOptions,
+  EmbeddingWrite,
+  SessionEmbedding,
+} from './embedding-memory.js';
+import { checkId, checkIds, checkInto, checkWrite, emptyBatch, zeroRow } from './memory-arguments.js';
 import { RowPages } from './row-pages.js';
 import { StalenessTracker, type StalenessMetrics } from './staleness.js';
 
@@ -91,9 +98,10 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
     return { found: true, embedding, ageMs, degraded: false };
   }
 
-  async getMany(ids: readonly string[]): Promise<EmbeddingBatch> {
+  async getMany(ids: readonly string[], options?: EmbeddingReadOptions): Promise<EmbeddingBatch> {
     checkIds(ids);
-    const batch = emptyBatch(ids, this.dim, false);
+    const into = checkInto(options, ids.length, this.dim);
+    const batch = emptyBatch(ids, this.dim, false, into);
     const now = this.#now();
     const slots = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
@@ -101,6 +109,7 @@ export class InProcessEmbeddingMemory extends EventEmitter implements EmbeddingM
       if (slot === undefined) {
         this.#tracker.miss(false);
         slots[i] = -1;
+        if (into !== undefined) zeroRow(batch, i);
         continue;
       }
       slots[i] = slot;

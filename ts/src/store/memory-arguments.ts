@@ -1,6 +1,6 @@
 /** Argument checks and result builders shared by the embedding memories. */
-import { float32Array, invalidArgument, matrixLength } from '../core/validate.js';
-import type { EmbeddingBatch, EmbeddingWrite } from './embedding-memory.js';
+import { float32Array, invalidArgument, matrixLength, optionsObject } from '../core/validate.js';
+import type { EmbeddingBatch, EmbeddingReadOptions, EmbeddingWrite } from './embedding-memory.js';
 
 /** Whether `id` is a non-empty string of at most 512 characters (a user id anywhere in kindred). */
 export function isId(id: unknown): id is string {
@@ -41,17 +41,46 @@ export function checkWrite(write: unknown, dim: number, now: number): Required<E
   return { user, peer, version: w.version, updatedAt };
 }
 
-/** An all-missing batch result for `ids` (filled in by the caller). */
-export function emptyBatch(ids: readonly string[], dim: number, degraded: boolean): EmbeddingBatch & { hits: number } {
+/** `options.into` of a getMany call checked against `rows × dim`, or undefined when not given. */
+export function checkInto(options: unknown, rows: number, dim: number): EmbeddingReadOptions['into'] {
+  const into = optionsObject<EmbeddingReadOptions>(options, 'options').into;
+  if (into === undefined) return undefined;
+  const o = optionsObject<NonNullable<EmbeddingReadOptions['into']>>(into, 'options.into');
+  const user = float32Array(o.user, 'options.into.user');
+  const peer = float32Array(o.peer, 'options.into.peer');
+  matrixLength(user, 'options.into.user', rows, dim, 'ids.length x dim');
+  matrixLength(peer, 'options.into.peer', rows, dim, 'ids.length x dim');
+  if (user.buffer === peer.buffer && user.byteOffset < peer.byteOffset + peer.byteLength && peer.byteOffset < user.byteOffset + user.byteLength) {
+    throw invalidArgument('options.into.peer', 'an array apart from options.into.user', 'one that overlaps it');
+  }
+  return { user, peer };
+}
+
+/**
+ * An all-missing batch result for `ids` (filled in by the caller). With `into`, its rows are those
+ * arrays, not zeroed here: the caller zeroes the rows it finds missing.
+ */
+export function emptyBatch(
+  ids: readonly string[],
+  dim: number,
+  degraded: boolean,
+  into?: EmbeddingReadOptions['into'],
+): EmbeddingBatch & { hits: number } {
   return {
     ids,
     dim,
-    user: new Float32Array(ids.length * dim),
-    peer: new Float32Array(ids.length * dim),
+    user: into?.user ?? new Float32Array(ids.length * dim),
+    peer: into?.peer ?? new Float32Array(ids.length * dim),
     found: new Uint8Array(ids.length),
     versions: new Float64Array(ids.length),
     ageMs: new Float64Array(ids.length).fill(Number.NaN),
     hits: 0,
     degraded,
   };
+}
+
+/** Zeroes row i of a batch written into a caller's arrays (they hold an earlier read's rows). */
+export function zeroRow(batch: EmbeddingBatch, i: number): void {
+  batch.user.fill(0, i * batch.dim, (i + 1) * batch.dim);
+  batch.peer.fill(0, i * batch.dim, (i + 1) * batch.dim);
 }

@@ -16,8 +16,8 @@ import { Redis } from 'ioredis';
 import { StoreError } from '../core/errors.js';
 import { integerInRange, invalidArgument, optionsObject } from '../core/validate.js';
 import { redisClient } from './redis-client.js';
-import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingWrite } from './embedding-memory.js';
-import { checkId, checkIds, checkWrite, emptyBatch } from './memory-arguments.js';
+import type { EmbeddingBatch, EmbeddingLookup, EmbeddingMemory, EmbeddingReadOptions, EmbeddingWrite } from './embedding-memory.js';
+import { checkId, checkIds, checkInto, checkWrite, emptyBatch, zeroRow } from './memory-arguments.js';
 import { StalenessTracker, type StalenessMetrics } from './staleness.js';
 
 /** Options of {@link RedisEmbeddingMemory}: a connection (`url` or `client`) and the storage layout. */
@@ -104,8 +104,9 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
     return { found: true, embedding, ageMs: batch.ageMs[0]!, degraded: false };
   }
 
-  async getMany(ids: readonly string[]): Promise<EmbeddingBatch> {
+  async getMany(ids: readonly string[], options?: EmbeddingReadOptions): Promise<EmbeddingBatch> {
     checkIds(ids);
+    const into = checkInto(options, ids.length, this.dim);
     if (ids.length === 0) return emptyBatch(ids, this.dim, false);
     let replies: Array<[Error | null, unknown]> | null;
     try {
@@ -123,7 +124,8 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
     }
     const failed = replies.some(([error]) => error !== null);
     // A command that failed (e.g. the connection dropped mid-pipeline) makes the whole read degraded.
-    const batch = emptyBatch(ids, this.dim, failed);
+    // A degraded read leaves the caller's arrays alone (and its rows zero in arrays of its own).
+    const batch = emptyBatch(ids, this.dim, failed, failed ? undefined : into);
     const now = this.#now();
     const bytes = this.dim * 4;
     ids.forEach((id, i) => {
@@ -135,6 +137,7 @@ export class RedisEmbeddingMemory extends EventEmitter implements EmbeddingMemor
           this.#report('read', new Error(`${this.#prefix}${id} holds ${value.length} bytes, not ${HEADER_BYTES} + 2 x ${this.dim} floats`));
         }
         this.#tracker.miss(error !== null);
+        if (into !== undefined && !failed) zeroRow(batch, i);
         return;
       }
       readFloats(value, HEADER_BYTES, batch.user, i * this.dim, this.dim);

@@ -11,7 +11,7 @@ import { ModelPool } from '../../src/embed/model-pool.js';
 import { SessionTower } from '../../src/embed/session-tower.js';
 import type { UserSideInfo } from '../../src/embed/side-info.js';
 import { MatchPool, type MatchPoolResult, type PoolUser } from '../../src/match/match-pool.js';
-import type { EmbeddingBatch, EmbeddingMemory } from '../../src/store/embedding-memory.js';
+import type { EmbeddingBatch, EmbeddingMemory, EmbeddingReadOptions } from '../../src/store/embedding-memory.js';
 import { InProcessEmbeddingMemory } from '../../src/store/in-process-embedding-memory.js';
 import { StalenessTracker } from '../../src/store/staleness.js';
 
@@ -158,6 +158,58 @@ class FailingMemory implements EmbeddingMemory {
   }
 }
 
+/**
+ * Another memory's reads, except the first: it answers only once `answerFirst()` is called, then
+ * scribbles NaN over the arrays it was given, as a reply landing after the call's timeout would.
+ * Meanwhile it records whether a later read was handed those same arrays.
+ */
+class LateFirstRead implements EmbeddingMemory {
+  readonly dim = 64;
+  #firstInto: EmbeddingReadOptions['into'];
+  #answer: () => void = () => undefined;
+  #pending = false;
+  sharedWhilePending = false;
+  settled: Promise<void> = Promise.resolve();
+  constructor(private readonly inner: EmbeddingMemory) {}
+  getMany(ids: readonly string[], options?: EmbeddingReadOptions): Promise<EmbeddingBatch> {
+    if (this.#firstInto !== undefined || this.#pending) {
+      const into = options?.into;
+      if (this.#pending && into && (into.user === this.#firstInto?.user || into.peer === this.#firstInto?.peer)) this.sharedWhilePending = true;
+      return this.inner.getMany(ids, options);
+    }
+    this.#pending = true;
+    this.#firstInto = options?.into;
+    const late = (async () => {
+      await new Promise<void>((resolve) => (this.#answer = resolve));
+      const batch = await this.inner.getMany(ids, options);
+      options?.into?.user.fill(Number.NaN);
+      options?.into?.peer.fill(Number.NaN);
+      this.#pending = false;
+      return batch;
+    })();
+    this.settled = late.then(() => undefined);
+    return late;
+  }
+  answerFirst(): void {
+    this.#answer();
+  }
+  get(id: string) {
+    return this.inner.get(id);
+  }
+  put(id: string, write: Parameters<EmbeddingMemory['put']>[1]) {
+    return this.inner.put(id, write);
+  }
+  delete(id: string) {
+    return this.inner.delete(id);
+  }
+  staleness() {
+    return this.inner.staleness();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 describe('MatchPool on the synthetic world', () => {
   let models: ModelPool;
   let memory: InProcessEmbeddingMemory;
@@ -239,6 +291,32 @@ describe('MatchPool on the synthetic world', () => {
     });
     for (let k = 0; k < pools.length; k++) await expectMatchesReference(together[k]!, pools[k]!, tower, memory);
     expect(matcher.metrics().inFlight).toBe(0);
+  });
+
+  it('reuses its row arrays only once a late memory read has settled, and then writes every row afresh', async () => {
+    const late = new LateFirstRead(memory);
+    const reusing = await MatchPool.create({ pool: models, memory: late, memoryTimeoutMs: 30 });
+    const users = worldPool(0, 240);
+    const first = await reusing.matchPool(users);
+    expect(first.degraded).toEqual(['embedding-memory']);
+    await expectMatchesReference(first, users, tower, undefined);
+    // The late read still holds its arrays: the next calls must get others.
+    for (let k = 0; k < 3; k++) {
+      const next = await reusing.matchPool(users);
+      expect(next.degraded).toEqual([]);
+      await expectMatchesReference(next, users, tower, memory);
+    }
+    expect(late.sharedWhilePending).toBe(false);
+    late.answerFirst();
+    await late.settled;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Now the scribbled arrays are back in the free list, and the next calls run on them.
+    for (const pool of [users, worldPool(40, 200), users]) {
+      const again = await reusing.matchPool(pool);
+      expect(again.degraded).toEqual([]);
+      await expectMatchesReference(again, pool, tower, memory);
+    }
+    await reusing.close();
   });
 
   it('a pool of 1 gives no pairs and one unmatched user; a pool of 2 pairs them when allowed', async () => {

@@ -110,6 +110,29 @@ export function embeddingMemoryConformance(name: string, make: (clock: FakeClock
       expect(s.age.p50Ms).toBe(16000);
     });
 
+    it('reads into arrays the caller passes (zeroing rows of missing users), and checks them by name', async () => {
+      const a = vectors(8);
+      await memory.put('in-a', { ...a, version: 1 });
+      // Arrays still holding an earlier read's rows: NaN everywhere.
+      const into = { user: new Float32Array(2 * dim).fill(Number.NaN), peer: new Float32Array(2 * dim).fill(Number.NaN) };
+      const batch = await memory.getMany(['in-missing', 'in-a'], { into });
+      expect(Array.from(batch.found)).toEqual([0, 1]);
+      expect(Array.from(batch.user)).toEqual([...new Array(dim).fill(0), ...Array.from(a.user)]);
+      expect(Array.from(batch.peer)).toEqual([...new Array(dim).fill(0), ...Array.from(a.peer)]);
+      // A memory may use its own arrays, but when it uses the caller's they hold the same rows.
+      if (batch.user === into.user) expect(Array.from(into.peer)).toEqual(Array.from(batch.peer));
+      await expect(memory.getMany(['in-a'], { into: { user: new Float32Array(dim + 1), peer: new Float32Array(dim) } })).rejects.toMatchObject({
+        argument: 'options.into.user',
+      });
+      const shared = new Float32Array(2 * dim);
+      await expect(memory.getMany(['in-a'], { into: { user: shared.subarray(0, dim), peer: shared.subarray(dim / 2, dim / 2 + dim) } })).rejects.toMatchObject({
+        argument: 'options.into.peer',
+      });
+      await expect(memory.getMany(['in-a'], { into: { user: [], peer: [] } as unknown as { user: Float32Array; peer: Float32Array } })).rejects.toMatchObject({
+        argument: 'options.into.user',
+      });
+    });
+
     it('returns an empty batch for no ids', async () => {
       const batch = await memory.getMany([]);
       expect(batch.user.length).toBe(0);
