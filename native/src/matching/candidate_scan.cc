@@ -9,15 +9,9 @@
 
 #include "compress_lanes.h"
 #include "kth_largest.h"
+#include "vec8.h"
 
 namespace kindred::matching {
-namespace {
-
-// Eight floats as one GCC/Clang vector (one AVX register in the x86-64-v3 clone).
-typedef float Vec8 __attribute__((vector_size(32)));
-typedef std::int32_t Mask8 __attribute__((vector_size(32)));
-
-}  // namespace
 
 // Both versions' arrays (a few kilobytes), so that either can run (the test runs both).
 RowScanScratch::RowScanScratch(std::size_t k)

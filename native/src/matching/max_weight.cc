@@ -13,6 +13,7 @@
 #include "filter_tiles.h"
 #include "candidate_scan.h"
 #include "row_sample.h"
+#include "vec8.h"
 #include "kindred/core/check.h"
 #include "kindred/core/parallel.h"
 #include "kindred/core/scratch_pool.h"
@@ -217,10 +218,6 @@ class RowColumns {
   std::vector<std::size_t> offset_;
   std::vector<ColumnRun> runs_;
 };
-
-// Eight floats as one GCC/Clang vector (one AVX register in the x86-64-v3 clone).
-typedef float Vec8 __attribute__((vector_size(32)));
-typedef std::int32_t Mask8 __attribute__((vector_size(32)));
 
 // Starting thresholds for a row's scan, guessed from the row's sample (one column in
 // kSampleStride): the sample's r-th best reduced weight with r·stride ≈ 2k, so about 2k values of
