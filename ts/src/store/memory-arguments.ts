@@ -1,5 +1,5 @@
 /** Argument checks and result builders shared by the embedding memories. */
-import { float32Array, invalidArgument, matrixLength, optionsObject } from '../core/validate.js';
+import { float32Array, invalidArgument, matrixLength, optionsObject, sharesMemory } from '../core/validate.js';
 import type { EmbeddingBatch, EmbeddingReadOptions, EmbeddingWrite } from './embedding-memory.js';
 
 /** Whether `id` is a non-empty string of at most 512 characters (a user id anywhere in kindred). */
@@ -50,7 +50,7 @@ export function checkInto(options: unknown, rows: number, dim: number): Embeddin
   const peer = float32Array(o.peer, 'options.into.peer');
   matrixLength(user, 'options.into.user', rows, dim, 'ids.length x dim');
   matrixLength(peer, 'options.into.peer', rows, dim, 'ids.length x dim');
-  if (user.buffer === peer.buffer && user.byteOffset < peer.byteOffset + peer.byteLength && peer.byteOffset < user.byteOffset + user.byteLength) {
+  if (sharesMemory(user, peer)) {
     throw invalidArgument('options.into.peer', 'an array apart from options.into.user', 'one that overlaps it');
   }
   return { user, peer };
