@@ -114,18 +114,14 @@ function transposed(value: unknown, rows: number, cols: number, fail: (expected:
  * GEMM call per projection cost the request a round trip to a worker and back).
  */
 export function headsOf(specs: readonly MatchHeadSpec[], user: Float32Array, peer: Float32Array, modelDim: number): MatchHead[] {
-  return specs.map((spec) =>
-    spec.userProjection === undefined
-      ? { user, peer, dim: spec.dim, transform: spec.transform, weight: spec.weight }
-      : {
-          user,
-          peer,
-          dim: spec.dim,
-          transform: spec.transform,
-          weight: spec.weight,
-          inputDim: modelDim,
-          userProjection: spec.userProjection,
-          peerProjection: spec.peerProjection!,
-        },
-  );
+  return specs.map((spec) => ({
+    user,
+    peer,
+    dim: spec.dim,
+    transform: spec.transform,
+    weight: spec.weight,
+    ...(spec.userProjection === undefined
+      ? {}
+      : { inputDim: modelDim, userProjection: spec.userProjection, peerProjection: spec.peerProjection! }),
+  }));
 }
