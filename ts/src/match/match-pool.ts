@@ -389,7 +389,7 @@ export class MatchPool {
    */
   async matchPool(users: readonly PoolUser[], options?: MatchPoolCallOptions): Promise<MatchPoolResult> {
     if (this.#closed) throw new ClosedError('match pool');
-    const held: HeldRows[] = [];
+    const held: Held[] = [];
     const run = this.#match(users, options, held);
     this.#running.add(run);
     try {
@@ -397,15 +397,9 @@ export class MatchPool {
     } finally {
       this.#running.delete(run);
       this.#counts.calls++;
-      // The call is over (its native work too); each pair of row arrays goes back once whatever
-      // writes into it has settled as well: an aborted embed, or a memory read that outlived its
-      // timeout, still finishes later.
-      for (const { rows, writer } of held) {
-        void writer.then(
-          () => this.#giveRows(rows),
-          () => this.#giveRows(rows),
-        );
-      }
+      // The call is over; each array it took goes back once whatever writes into it has settled
+      // as well: an aborted embed, or a memory read that outlived its timeout, still finishes later.
+      for (const { writer, release } of held) void writer.then(release, release);
     }
   }
 
@@ -419,7 +413,7 @@ export class MatchPool {
     this.#rowBuffers.give(rows.peer);
   }
 
-  async #match(users: readonly PoolUser[], options: MatchPoolCallOptions | undefined, held: HeldRows[]): Promise<MatchPoolResult> {
+  async #match(users: readonly PoolUser[], options: MatchPoolCallOptions | undefined, held: Held[]): Promise<MatchPoolResult> {
     const start = performance.now();
     const signal = optionalSignal(optionsObject<MatchPoolCallOptions>(options, 'options').signal, 'options.signal');
     const pool = this.#checkUsers(users);
@@ -440,7 +434,7 @@ export class MatchPool {
       [sideInfoChecked]: true,
       [embedInto]: featureRows,
     } as EmbedOptions);
-    held.push({ rows: featureRows, writer: embedding });
+    held.push({ writer: embedding, release: () => this.#giveRows(featureRows) });
     const tracked = embedding.then(() => (embedMs = performance.now() - start));
     tracked.catch(() => undefined);
     const session = this.#readMemory(ids, held).then((batch) => {
@@ -461,57 +455,48 @@ export class MatchPool {
     const heads = headsOf(this.#heads, user, peer, this.dim);
 
     const buffer = this.#buffers.take(n * n);
-    try {
-      const matching = matchEmbeddings({
-        n,
-        heads,
-        filters,
-        buffer,
-        ...(this.#backend !== undefined ? { backend: this.#backend } : {}),
-        ...tuningFor(this.#tuning, n),
-        ...(signal !== undefined ? { signal } : {}),
-      });
-      // The users' side information, for onMatchEnded's recomputations: remembered while the
-      // native call runs (0.3 ms of main thread at N = 2,000, off the critical path). The buffer
-      // goes back to the free list only once the call has settled.
-      try {
-        for (const user of pool) this.#history.remember(user.id, user.side);
-      } catch (error) {
-        await matching.catch(() => undefined);
-        throw error;
-      }
-      const result = await matching;
-      const pairs: MatchedPair[] = [];
-      // The native call computed each pair's two directions (pair_predictions) where the vectors were.
-      const predicted = result.predicted!;
-      for (let p = 0; p < result.pairs.length; p += 2) {
-        const a = result.pairs[p]!;
-        const b = result.pairs[p + 1]!;
-        pairs.push({ a: ids[a]!, b: ids[b]!, weight: buffer[a * n + b]!, predicted: { aToB: predicted[p]!, bToA: predicted[p + 1]! } });
-      }
-      if (degraded.length > 0) this.#counts.degradedCalls++;
-      return {
-        pairs,
-        unmatched: Array.from(result.unmatched, (k) => order[k]!)
-          .sort((a, b) => a - b)
-          .map((i) => pool[i]!.id),
-        totalWeight: result.totalWeight,
-        upperBound: result.upperBound,
-        timings: {
-          embed: embedMs,
-          memory: memoryMs,
-          scores: result.timings.scores,
-          filters: filterBuildMs + result.timings.filters,
-          matching: result.timings.matching,
-          total: performance.now() - start,
-        },
-        degraded,
-        sessionHits: sessionRows?.hits ?? 0,
-        backend: result.backend,
-      };
-    } finally {
-      this.#buffers.give(buffer);
+    const matching = matchEmbeddings({
+      n,
+      heads,
+      filters,
+      buffer,
+      ...(this.#backend !== undefined ? { backend: this.#backend } : {}),
+      ...tuningFor(this.#tuning, n),
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    held.push({ writer: matching, release: () => this.#buffers.give(buffer) });
+    // The users' side information, for onMatchEnded's recomputations: remembered while the native
+    // call runs (0.3 ms of main thread at N = 2,000, off the critical path).
+    for (const user of pool) this.#history.remember(user.id, user.side);
+    const result = await matching;
+    const pairs: MatchedPair[] = [];
+    // The native call computed each pair's two directions (pair_predictions) where the vectors were.
+    const predicted = result.predicted!;
+    for (let p = 0; p < result.pairs.length; p += 2) {
+      const a = result.pairs[p]!;
+      const b = result.pairs[p + 1]!;
+      pairs.push({ a: ids[a]!, b: ids[b]!, weight: buffer[a * n + b]!, predicted: { aToB: predicted[p]!, bToA: predicted[p + 1]! } });
     }
+    if (degraded.length > 0) this.#counts.degradedCalls++;
+    return {
+      pairs,
+      unmatched: Array.from(result.unmatched, (k) => order[k]!)
+        .sort((a, b) => a - b)
+        .map((i) => pool[i]!.id),
+      totalWeight: result.totalWeight,
+      upperBound: result.upperBound,
+      timings: {
+        embed: embedMs,
+        memory: memoryMs,
+        scores: result.timings.scores,
+        filters: filterBuildMs + result.timings.filters,
+        matching: result.timings.matching,
+        total: performance.now() - start,
+      },
+      degraded,
+      sessionHits: sessionRows?.hits ?? 0,
+      backend: result.backend,
+    };
   }
 
   /**
@@ -599,12 +584,12 @@ export class MatchPool {
    * The memory's rows for `ids`, or undefined when it failed, was degraded or timed out. The rows
    * may be written into reused arrays, held (in `held`) until the read settles.
    */
-  async #readMemory(ids: readonly string[], held: HeldRows[]): Promise<EmbeddingBatch | undefined> {
+  async #readMemory(ids: readonly string[], held: Held[]): Promise<EmbeddingBatch | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const rows = this.#takeRows(ids.length);
       const reading = this.#memory.getMany(ids, { into: rows });
-      held.push({ rows, writer: reading });
+      held.push({ writer: reading, release: () => this.#giveRows(rows) });
       const timeout = new Promise<undefined>((resolve) => {
         timer = setTimeout(resolve, this.#memoryTimeoutMs, undefined);
       });
@@ -685,10 +670,10 @@ interface RowPair {
   peer: Float32Array;
 }
 
-/** Row arrays a call holds, and what may still write into them (they are reused once it settles). */
-interface HeldRows {
-  rows: RowPair;
+/** An array a call took from a free list: `release` gives it back once `writer`, which may still write into it, has settled. */
+interface Held {
   writer: Promise<unknown>;
+  release: () => void;
 }
 
 function isMemory(value: unknown): value is EmbeddingMemory {
